@@ -1,10 +1,10 @@
 /** The session machine with stand-in actors: no network, no WebRTC. */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createActor, fromCallback, fromPromise, waitFor, type AnyActorRef } from 'xstate';
+import { createActor, fromCallback, fromPromise, waitFor, type AnyActorRef, type EventObject } from 'xstate';
 import type { SessionGrant, Workstation } from '../../src/shared/protocol.js';
 import { BrokerError, type BrokerApi, type SignedInUser } from '../../src/renderer/api/broker.js';
 import { sessionMachine, TIMEOUTS } from '../../src/renderer/session/machine.js';
-import type { InputSink, PeerEvent } from '../../src/renderer/session/peer.js';
+import type { InputSink, PeerEvent, PeerInput } from '../../src/renderer/session/peer.js';
 
 const user: SignedInUser = { username: 'ana', displayName: 'Ana' };
 const ws1: Workstation = { id: 'ws-1', name: 'WS-1', online: true, inUse: false };
@@ -21,7 +21,7 @@ const broker = {} as BrokerApi; // never reached: every actor is a stand-in
 /** A peer stand-in the test drives by hand; records whether its cleanup ran. */
 function controllablePeer() {
   const ctl = { sendBack: undefined as ((e: PeerEvent) => void) | undefined, cleanedUp: 0 };
-  const actor = fromCallback(({ sendBack }) => {
+  const actor = fromCallback<EventObject, PeerInput>(({ sendBack }) => {
     ctl.sendBack = sendBack;
     return () => {
       ctl.cleanedUp++;

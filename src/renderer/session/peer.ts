@@ -6,7 +6,7 @@
  * everything, so leaving the session state always tears the peer down.
  */
 import SimplePeer from 'simple-peer/simplepeer.min.js';
-import { fromCallback } from 'xstate';
+import { fromCallback, type EventObject } from 'xstate';
 import { DATA_CHANNELS, type ErrorCode } from '../../shared/constants.js';
 import { encodeInput, type InputMessage } from '../../shared/input.js';
 import { BrokerToClient, parseJson, type ClientToBroker, type SessionGrant } from '../../shared/protocol.js';
@@ -37,7 +37,7 @@ interface PeerInternals {
 }
 
 /** The real peer: signalling WebSocket plus simple-peer. */
-export const peerActor = fromCallback<{ type: 'peer.noop' }, PeerInput>(({ sendBack, input }) => {
+export const peerActor = fromCallback<EventObject, PeerInput>(({ sendBack, input }) => {
   const { grant } = input;
   let finished = false;
   const finish = (event: PeerEvent): void => {
