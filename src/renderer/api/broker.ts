@@ -31,7 +31,8 @@ export interface SignedInUser {
 }
 
 export interface BrokerApi {
-  login(username: string, password: string): Promise<SignedInUser>;
+  /** `brokerUrl` is used by clients that can reach more than one broker (Electron); the web client ignores it. */
+  login(username: string, password: string, brokerUrl?: string): Promise<SignedInUser>;
   logout(): Promise<void>;
   listWorkstations(): Promise<Workstation[]>;
   requestSession(workstationId: string): Promise<SessionGrant>;

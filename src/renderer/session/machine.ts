@@ -37,7 +37,7 @@ export interface SessionContext {
 }
 
 export type SessionEvent =
-  | { type: 'auth.login'; username: string; password: string }
+  | { type: 'auth.login'; username: string; password: string; brokerUrl?: string }
   | { type: 'auth.logout' }
   | { type: 'workstations.refresh' }
   | { type: 'session.connect'; workstationId: string }
@@ -61,8 +61,8 @@ export const sessionMachine = setup({
     input: {} as { broker: BrokerApi },
   },
   actors: {
-    login: fromPromise<SignedInUser, { broker: BrokerApi; username: string; password: string }>(({ input }) =>
-      input.broker.login(input.username, input.password),
+    login: fromPromise<SignedInUser, { broker: BrokerApi; username: string; password: string; brokerUrl?: string }>(({ input }) =>
+      input.broker.login(input.username, input.password, input.brokerUrl),
     ),
     listWorkstations: fromPromise<Workstation[], { broker: BrokerApi }>(({ input }) => input.broker.listWorkstations()),
     requestGrant: fromPromise<SessionGrant, { broker: BrokerApi; workstationId: string }>(({ input }) =>
@@ -104,7 +104,7 @@ export const sessionMachine = setup({
         src: 'login',
         input: ({ context, event }) => {
           const e = event as Extract<SessionEvent, { type: 'auth.login' }>;
-          return { broker: context.broker, username: e.username, password: e.password };
+          return { broker: context.broker, username: e.username, password: e.password, ...(e.brokerUrl ? { brokerUrl: e.brokerUrl } : {}) };
         },
         onDone: { target: 'ready', actions: assign({ user: ({ event }) => event.output }) },
         onError: { target: 'signedOut', actions: assign({ failure: ({ event }) => toFailure(event.error) }) },

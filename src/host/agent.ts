@@ -1,0 +1,143 @@
+/**
+ * The host agent: keeps the broker link up and runs at most one session at a
+ * time. A `session.start` while a session runs ends the old one first
+ * ("replaced"): the broker only issues it after a client redeemed a grant, so
+ * the newer request is the one a person is waiting on, and an old session the
+ * broker has forgotten (its client crashed) must not lock the workstation.
+ */
+import pino, { type Logger } from 'pino';
+import { z } from 'zod';
+import type { CaptureSource } from './capture/capture-source.js';
+import { X11GrabCapture } from './capture/x11grab-capture.js';
+import { BrokerLink, hostSocketUrl, type BrokerEvent, type LinkState } from './broker-link.js';
+import { describeError, HostError } from './errors.js';
+import type { Injector } from './input/injector.js';
+import { XTestInjector } from './input/xtest-injector.js';
+import { HostSession, type SessionEndReason } from './session.js';
+
+export const DEFAULT_FPS = 30;
+export const MAX_FPS = 120;
+
+/** Options of a host agent, validated at every entry point (CLI and in-process). */
+export const HostAgentOptions = z.strictObject({
+  /** X display to capture and inject into, e.g. ":99". */
+  display: z.string().regex(/^[A-Za-z0-9._/-]*:\d+(\.\d+)?$/, 'an X display such as :99 or host:0.0'),
+  /** Broker base URL (http, https, ws or wss). */
+  brokerUrl: z.url({ protocol: /^(https?|wss?)$/, error: 'an http(s) or ws(s) URL' }),
+  workstationId: z.string().min(1).max(128).regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, . _ - only'),
+  secret: z.string().min(16, 'at least 16 characters').max(512),
+  fps: z.number().int().min(1).max(MAX_FPS).default(DEFAULT_FPS),
+});
+export type HostAgentOptions = z.input<typeof HostAgentOptions>;
+
+/** Replaceable parts, for tests, the demo launcher and other platforms. */
+export interface HostAgentDeps {
+  /** Defaults to pino JSON on stdout. */
+  logger?: Logger;
+  createCapture?: (options: z.output<typeof HostAgentOptions>, logger: Logger) => CaptureSource;
+  openInjector?: (options: z.output<typeof HostAgentOptions>, logger: Logger) => Promise<Injector>;
+}
+
+export interface HostAgent {
+  /** Ends any session (releasing input, stopping capture) and closes the broker link. */
+  stop(): Promise<void>;
+  linkState(): LinkState;
+  /** The running session's id, if any. */
+  sessionId(): string | undefined;
+}
+
+/**
+ * Starts a host agent; it connects (and keeps reconnecting) to the broker in
+ * the background. Rejects with HostError ERR_BAD_OPTIONS on invalid options.
+ */
+// eslint-disable-next-line @typescript-eslint/require-await -- async so that bad options reject like every other start-up failure
+export async function startHostAgent(input: HostAgentOptions & HostAgentDeps): Promise<HostAgent> {
+  const { logger: givenLogger, createCapture: givenCapture, openInjector: givenInjector, ...rest } = input;
+  const parsed = HostAgentOptions.safeParse(rest);
+  if (!parsed.success) throw new HostError('ERR_BAD_OPTIONS', z.prettifyError(parsed.error));
+  const options = parsed.data;
+  const logger = givenLogger ?? pino({ name: 'backlot-host' });
+  const createCapture = givenCapture ?? ((o, log) => new X11GrabCapture({ display: o.display, fps: o.fps, logger: log }));
+  const openInjector = givenInjector ?? ((o, log) => XTestInjector.open(o.display, log));
+
+  let current: HostSession | undefined;
+  let stopping = false;
+  // Session changes run one after another so a start never races an end.
+  let queue: Promise<void> = Promise.resolve();
+  const enqueue = (task: () => Promise<void>): void => {
+    queue = queue.then(task).catch((err: unknown) => logger.error({ err: describeError(err) }, 'session task failed'));
+  };
+
+  const link = new BrokerLink({
+    url: hostSocketUrl(options.brokerUrl),
+    workstationId: options.workstationId,
+    secret: options.secret,
+    logger: logger.child({ component: 'broker-link' }),
+    onMessage: (msg) => handle(msg),
+    // The media path is peer to peer, so a running session outlives a broker
+    // link blip; it ends through its peer if the client goes away.
+    onState: (state) => logger.debug({ state }, 'broker link state'),
+  });
+
+  function handle(msg: BrokerEvent): void {
+    switch (msg.type) {
+      case 'session.start':
+        enqueue(() => startSession(msg));
+        break;
+      case 'signal':
+        if (current?.id === msg.sessionId) current.signal(msg.data);
+        else logger.debug({ sessionId: msg.sessionId }, 'signal for a session that is not running');
+        break;
+      case 'session.end':
+        if (current?.id === msg.sessionId) void current.end('broker-ended');
+        break;
+      case 'error':
+        // Already logged by the link; the broker closes and we reconnect with backoff.
+        break;
+    }
+  }
+
+  async function startSession(msg: Extract<BrokerEvent, { type: 'session.start' }>): Promise<void> {
+    if (stopping) return;
+    if (current) await current.end('replaced');
+    const session = new HostSession({
+      sessionId: msg.sessionId,
+      user: msg.user,
+      iceServers: msg.iceServers,
+      capture: createCapture(options, logger.child({ component: 'capture' })),
+      openInjector: () => openInjector(options, logger.child({ component: 'injector' })),
+      logger,
+      sendSignal: (data) => link.send({ type: 'signal', sessionId: msg.sessionId, data }),
+      onEnded: (reason) => sessionEnded(session, reason),
+    });
+    current = session;
+    try {
+      await session.start();
+    } catch {
+      return; // logged and reported to the broker by the session's own end
+    }
+    if (!session.ended) link.send({ type: 'session.accept', sessionId: session.id });
+  }
+
+  function sessionEnded(session: HostSession, reason: SessionEndReason): void {
+    if (current === session) current = undefined;
+    if (reason !== 'broker-ended') link.send({ type: 'session.end', sessionId: session.id, reason });
+  }
+
+  link.start();
+  logger.info({ display: options.display, broker: options.brokerUrl, workstationId: options.workstationId, fps: options.fps }, 'host agent started');
+
+  return {
+    async stop() {
+      if (stopping) return;
+      stopping = true;
+      logger.info('host agent stopping');
+      await queue;
+      await current?.end('agent-stopping');
+      await link.stop();
+      logger.info('host agent stopped');
+    },
+    linkState: () => link.currentState,
+    sessionId: () => current?.id,
+  };
+}

@@ -1,0 +1,38 @@
+/**
+ * Errors raised inside the host agent. The codes are stable: logs, tests and
+ * the session-end reasons sent to the broker match on them, never on messages.
+ */
+
+export const HOST_ERROR_CODES = [
+  /** The X display could not be reached or refused the connection. */
+  'ERR_X11_CONNECT',
+  /** The X server lacks the XTEST extension, so input cannot be injected. */
+  'ERR_XTEST_UNAVAILABLE',
+  /** ffmpeg could not be started or produced no frame in time. */
+  'ERR_CAPTURE_START',
+  /** ffmpeg exited or its output broke while a session was streaming. */
+  'ERR_CAPTURE_FAILED',
+  /** The WebRTC peer failed or never connected. */
+  'ERR_PEER_FAILED',
+  /** Options given to the agent or the command line are invalid. */
+  'ERR_BAD_OPTIONS',
+] as const;
+export type HostErrorCode = (typeof HOST_ERROR_CODES)[number];
+
+/** An error with a stable code and a message a person can act on. */
+export class HostError extends Error {
+  readonly code: HostErrorCode;
+
+  constructor(code: HostErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'HostError';
+    this.code = code;
+  }
+}
+
+/** Short, log-safe description of anything thrown. */
+export function describeError(err: unknown): string {
+  if (err instanceof HostError) return `${err.code}: ${err.message}`;
+  if (err instanceof Error) return err.message;
+  return String(err);
+}

@@ -1,0 +1,127 @@
+/** HostSession over a real loopback WebRTC connection to an in-process client peer. */
+import { pino } from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { encodeInput } from '../../src/shared/input.js';
+import type { SignalData } from '../../src/shared/protocol.js';
+import { HostSession, type SessionEndReason } from '../../src/host/session.js';
+import { createClientPeer, type ClientPeer } from './helpers/client-peer.js';
+import { RecordingInjector } from './helpers/recording-injector.js';
+import { SyntheticCapture } from './helpers/synthetic-capture.js';
+
+const logger = pino({ level: 'silent' });
+
+async function until(check: () => boolean, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+interface Rig {
+  session: HostSession;
+  client: ClientPeer;
+  injector: RecordingInjector;
+  capture: SyntheticCapture;
+  ended: SessionEndReason[];
+}
+
+let rig: Rig | undefined;
+
+function setup(): Rig {
+  const injector = new RecordingInjector();
+  const capture = new SyntheticCapture();
+  const ended: SessionEndReason[] = [];
+  // The client peer is created after the session, which signals to it.
+  const peerRef: { client?: ClientPeer } = {};
+  const session = new HostSession({
+    sessionId: 'sess-1',
+    user: 'alice',
+    iceServers: [],
+    capture,
+    openInjector: () => Promise.resolve(injector),
+    logger,
+    // Through JSON, as the broker would carry it.
+    sendSignal: (data) => peerRef.client!.peer.signal(JSON.parse(JSON.stringify(data)) as never),
+    onEnded: (reason) => ended.push(reason),
+  });
+  const client = createClientPeer((data) => session.signal(JSON.parse(JSON.stringify(data)) as SignalData));
+  peerRef.client = client;
+  rig = { session, client, injector, capture, ended };
+  return rig;
+}
+
+afterEach(async () => {
+  rig?.client.peer.destroy();
+  await rig?.session.end('agent-stopping');
+  rig = undefined;
+});
+
+describe('HostSession', () => {
+  it('streams video and injects input arriving on both channels', async () => {
+    const { session, client, injector } = setup();
+    await session.start();
+    await client.channelsOpen;
+    const frame = await client.firstFrame;
+    expect(frame.width).toBe(320);
+    expect(frame.height).toBe(240);
+
+    client.pointer.send(encodeInput({ op: 'pointerAbs', x: 1000, y: 2000 }));
+    client.input.send(encodeInput({ op: 'key', code: 'KeyA', down: true }));
+    client.input.send(encodeInput({ op: 'wheel', dx: 0, dy: 120 }));
+    client.input.send(Uint8Array.of(0xee, 1, 2)); // garbage: counted, not injected
+    await until(() => session.stats().input?.received === 4);
+    expect(injector.events).toEqual(
+      expect.arrayContaining([
+        { kind: 'pointerAbs', x: 1000, y: 2000 },
+        { kind: 'key', code: 'KeyA', down: true },
+        { kind: 'wheel', dx: 0, dy: 120 },
+      ]),
+    );
+    expect(injector.events).toHaveLength(3);
+    expect(session.stats().input?.dropped.invalid).toBe(1);
+  });
+
+  it('releases input, stops capture and reports the end when the client goes away', async () => {
+    const { session, client, injector, capture, ended } = setup();
+    await session.start();
+    await client.channelsOpen;
+    client.input.send(encodeInput({ op: 'key', code: 'ShiftLeft', down: true }));
+    await until(() => injector.events.length === 1);
+    client.peer.destroy();
+    await until(() => ended.length === 1, 15_000);
+    expect(ended).toEqual(['peer-closed']);
+    expect(injector.events).toContainEqual({ kind: 'releaseAll' });
+    expect(injector.events.at(-1)).toEqual({ kind: 'close' });
+    expect(capture.stopped).toBe(true);
+    expect(session.ended).toBe(true);
+  });
+
+  it('ends once, whoever asks first', async () => {
+    const { session, ended } = setup();
+    await session.start();
+    await Promise.all([session.end('broker-ended'), session.end('replaced')]);
+    await session.end('peer-closed');
+    expect(ended).toEqual(['broker-ended']);
+  });
+
+  it('cleans up and rejects when the capture cannot start', async () => {
+    const injector = new RecordingInjector();
+    const ended: SessionEndReason[] = [];
+    const capture = new SyntheticCapture();
+    capture.start = () => Promise.reject(new Error('no display'));
+    const session = new HostSession({
+      sessionId: 'sess-2',
+      user: 'bob',
+      iceServers: [],
+      capture,
+      openInjector: () => Promise.resolve(injector),
+      logger,
+      sendSignal: () => {},
+      onEnded: (reason) => ended.push(reason),
+    });
+    await expect(session.start()).rejects.toThrow('no display');
+    expect(ended).toEqual(['start-failed']);
+    expect(injector.events.at(-1)).toEqual({ kind: 'close' });
+  });
+});

@@ -1,0 +1,135 @@
+/** X11GrabCapture against a real Xvfb and ffmpeg, read back through a wrtc video sink. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { X11GrabCapture, x11grabArgs } from '../../src/host/capture/x11grab-capture.js';
+import type { HostError } from '../../src/host/errors.js';
+import { createVideoSink, type I420Frame, type VideoTrack } from '../../src/host/webrtc.js';
+import { startXvfb, xrun, type Xvfb } from './helpers/xvfb.js';
+import { paintRect } from './helpers/x11-paint.js';
+
+/** BT.601 limited-range YUV of pure colours, as ffmpeg converts them. */
+const RED_YUV = [81, 90, 240];
+const GREEN_YUV = [145, 54, 34];
+const TOLERANCE = 4;
+
+function yuvAt(frame: I420Frame, x: number, y: number): number[] {
+  const { width, height, data } = frame;
+  const chromaW = width / 2;
+  const uOffset = width * height;
+  const vOffset = uOffset + (width * height) / 4;
+  const c = (y >> 1) * chromaW + (x >> 1);
+  return [data[y * width + x]!, data[uOffset + c]!, data[vOffset + c]!];
+}
+
+function expectColour(actual: number[], expected: number[]): void {
+  actual.forEach((v, i) => expect(Math.abs(v - expected[i]!), `component ${i}: ${actual.join(',')} vs ${expected.join(',')}`).toBeLessThanOrEqual(TOLERANCE));
+}
+
+/** Collects frames from a track until `count` have arrived. */
+function collectFrames(track: VideoTrack, count: number, timeoutMs = 10_000): Promise<I420Frame[]> {
+  const sink = createVideoSink(track);
+  const frames: I420Frame[] = [];
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      sink.stop();
+      reject(new Error(`only ${frames.length} of ${count} frames arrived`));
+    }, timeoutMs);
+    sink.onframe = ({ frame }) => {
+      frames.push({ width: frame.width, height: frame.height, data: Uint8Array.from(frame.data) });
+      if (frames.length === count) {
+        clearTimeout(timer);
+        sink.stop();
+        resolve(frames);
+      }
+    };
+  });
+}
+
+describe('x11grabArgs', () => {
+  it('asks ffmpeg for low-latency raw I420 of the given area', () => {
+    const args = x11grabArgs(':5', 640, 480, 25);
+    expect(args.join(' ')).toContain('-f x11grab -draw_mouse 1 -framerate 25 -video_size 640x480 -i :5+0,0');
+    expect(args.join(' ')).toContain('-fflags nobuffer -probesize 32 -analyzeduration 0');
+    expect(args.slice(-5)).toEqual(['-pix_fmt', 'yuv420p', '-f', 'rawvideo', 'pipe:1']);
+  });
+});
+
+describe('X11GrabCapture on Xvfb', () => {
+  let xvfb: Xvfb;
+  beforeAll(async () => {
+    xvfb = await startXvfb('1280x720');
+    await xrun(xvfb.display, 'xsetroot', ['-solid', '#ff0000']);
+  });
+  afterAll(async () => {
+    await xvfb?.stop();
+  });
+
+  it('streams full-size I420 frames showing what is on screen', async () => {
+    const rect = await paintRect(xvfb.display, 100, 200, 300, 150, 0x00ff00);
+    const capture = new X11GrabCapture({ display: xvfb.display, fps: 30 });
+    const failures: HostError[] = [];
+    try {
+      const track = await capture.start((err) => failures.push(err));
+      expect(track.kind).toBe('video');
+      const frames = await collectFrames(track, 5);
+      const last = frames.at(-1)!;
+      expect(last.width).toBe(1280);
+      expect(last.height).toBe(720);
+      expect(last.data.length).toBe((1280 * 720 * 3) / 2);
+      expectColour(yuvAt(last, 20, 20), RED_YUV);
+      expectColour(yuvAt(last, 1200, 700), RED_YUV);
+      expectColour(yuvAt(last, 250, 275), GREEN_YUV);
+      // Just outside the painted rectangle the background shows again.
+      expectColour(yuvAt(last, 90, 275), RED_YUV);
+      expectColour(yuvAt(last, 410, 275), RED_YUV);
+      expect(capture.stats().framesCaptured).toBeGreaterThanOrEqual(5);
+    } finally {
+      await capture.stop();
+      await rect.close();
+    }
+    expect(failures).toEqual([]);
+  });
+
+  it('captures at close to the requested rate', async () => {
+    const capture = new X11GrabCapture({ display: xvfb.display, fps: 30 });
+    try {
+      await capture.start(() => {});
+      const before = capture.stats().framesCaptured;
+      await new Promise((r) => setTimeout(r, 2_000));
+      const fps = (capture.stats().framesCaptured - before) / 2;
+      // Loose bound: the CI machine has two cores shared with other tests.
+      expect(fps).toBeGreaterThan(10);
+      expect(fps).toBeLessThan(35);
+    } finally {
+      await capture.stop();
+    }
+  });
+
+  it('fails to start with a stable code when ffmpeg is missing', async () => {
+    const capture = new X11GrabCapture({ display: xvfb.display, fps: 30, ffmpegPath: '/nonexistent/ffmpeg' });
+    await expect(capture.start(() => {})).rejects.toMatchObject({ code: 'ERR_CAPTURE_START' });
+  });
+
+  it('fails to start with a stable code when the display does not exist', async () => {
+    const capture = new X11GrabCapture({ display: ':1999', fps: 30 });
+    await expect(capture.start(() => {})).rejects.toMatchObject({ code: 'ERR_X11_CONNECT' });
+  });
+
+  it('reports ffmpeg exiting while it streams', async () => {
+    const own = await startXvfb('640x480');
+    const capture = new X11GrabCapture({ display: own.display, fps: 30 });
+    try {
+      const failed = new Promise<HostError>((resolve) => {
+        void capture.start(resolve);
+      });
+      await new Promise((r) => setTimeout(r, 500));
+      expect(capture.stats().framesCaptured).toBeGreaterThan(0);
+      await own.stop();
+      const err = await failed;
+      expect(err.code).toBe('ERR_CAPTURE_FAILED');
+      expect(err.message).toMatch(/ffmpeg exited/);
+    } finally {
+      await capture.stop();
+      await own.stop();
+    }
+  });
+});

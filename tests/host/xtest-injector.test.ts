@@ -1,0 +1,126 @@
+/** XTestInjector against a real Xvfb: what the X server and its clients see. */
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { COORD_MAX, MouseButton } from '../../src/shared/input.js';
+import { XTestInjector } from '../../src/host/input/xtest-injector.js';
+import { startXvfb, xrun, type Xvfb } from './helpers/xvfb.js';
+import { X11Observer } from './helpers/x11-observer.js';
+
+const XK = { a: 0x61, z: 0x7a, one: 0x31, Return: 0xff0d, Shift_L: 0xffe1, F5: 0xffc2, minus: 0x2d, Left: 0xff51 };
+
+let xvfb: Xvfb;
+let injector: XTestInjector;
+let observer: X11Observer;
+
+async function mouseLocation(): Promise<{ x: number; y: number }> {
+  const out = await xrun(xvfb.display, 'xdotool', ['getmouselocation', '--shell']);
+  const x = /X=(\d+)/.exec(out)?.[1];
+  const y = /Y=(\d+)/.exec(out)?.[1];
+  return { x: Number(x), y: Number(y) };
+}
+
+beforeAll(async () => {
+  xvfb = await startXvfb('1280x720');
+});
+afterAll(async () => {
+  await xvfb?.stop();
+});
+beforeEach(async () => {
+  observer = await X11Observer.open(xvfb.display);
+  injector = await XTestInjector.open(xvfb.display);
+});
+afterEach(async () => {
+  await injector?.close();
+  await observer?.close();
+});
+
+describe('XTestInjector on Xvfb', () => {
+  it('reports the screen size', () => {
+    expect(injector.size).toEqual({ width: 1280, height: 720 });
+  });
+
+  it('moves the pointer to normalised positions across the whole screen', async () => {
+    injector.pointerAbs(0, 0);
+    await injector.flush();
+    expect(await mouseLocation()).toEqual({ x: 0, y: 0 });
+    injector.pointerAbs(COORD_MAX, COORD_MAX);
+    await injector.flush();
+    expect(await mouseLocation()).toEqual({ x: 1279, y: 719 });
+    injector.pointerAbs(COORD_MAX / 4, COORD_MAX / 2);
+    await injector.flush();
+    expect(await mouseLocation()).toEqual({ x: 320, y: 360 });
+    injector.pointerRel(-20, 10);
+    await injector.flush();
+    expect(await mouseLocation()).toEqual({ x: 300, y: 370 });
+  });
+
+  it('types keys by KeyboardEvent.code through the server keymap', async () => {
+    for (const code of ['KeyA', 'KeyZ', 'Digit1', 'Minus', 'Enter', 'F5', 'ArrowLeft']) {
+      expect(injector.key(code, true)).toBe(true);
+      expect(injector.key(code, false)).toBe(true);
+    }
+    await injector.flush();
+    const events = await observer.waitForEvents(14);
+    const pressed = events.filter((e) => e.name === 'KeyPress').map((e) => observer.keysymOf(e.detail));
+    expect(pressed).toEqual([XK.a, XK.z, XK.one, XK.minus, XK.Return, XK.F5, XK.Left]);
+    expect(events.filter((e) => e.name === 'KeyRelease')).toHaveLength(7);
+  });
+
+  it('refuses codes it cannot map and ignores auto-repeat downs and stray ups', async () => {
+    expect(injector.key('NoSuchKey', true)).toBe(false);
+    injector.key('KeyA', true);
+    injector.key('KeyA', true);
+    injector.key('KeyB', false);
+    injector.key('KeyA', false);
+    await injector.flush();
+    const events = await observer.waitForEvents(2);
+    expect(events.map((e) => e.name)).toEqual(['KeyPress', 'KeyRelease']);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(observer.events).toEqual([]);
+  });
+
+  it('maps DOM buttons to X buttons 1, 2, 3, 8, 9', async () => {
+    for (const b of [MouseButton.Left, MouseButton.Middle, MouseButton.Right, MouseButton.Back, MouseButton.Forward]) {
+      injector.button(b, true);
+      injector.button(b, false);
+    }
+    await injector.flush();
+    const events = await observer.waitForEvents(10);
+    expect(events.filter((e) => e.name === 'ButtonPress').map((e) => e.detail)).toEqual([1, 2, 3, 8, 9]);
+  });
+
+  it('turns wheel deltas into clicks of buttons 4/5 and 6/7', async () => {
+    injector.wheel(0, 240); // two notches down
+    injector.wheel(0, -60); // half a notch up: nothing yet
+    injector.wheel(0, -60); // the other half: one up
+    injector.wheel(120, 0); // right
+    injector.wheel(-120, 0); // left
+    await injector.flush();
+    const events = await observer.waitForEvents(10);
+    expect(events.filter((e) => e.name === 'ButtonPress').map((e) => e.detail)).toEqual([5, 5, 4, 7, 6]);
+  });
+
+  it('releases every held key and button on releaseAll, as the server sees it', async () => {
+    injector.key('ShiftLeft', true);
+    injector.key('KeyQ', true);
+    injector.button(MouseButton.Left, true);
+    await injector.flush();
+    const held = await observer.pressedKeycodes();
+    expect(held.map((k) => observer.keysymOf(k))).toEqual(expect.arrayContaining([XK.Shift_L, 0x71]));
+    expect(injector.held().buttons).toEqual([1]);
+
+    injector.releaseAll();
+    await injector.flush();
+    expect(await observer.pressedKeycodes()).toEqual([]);
+    expect(injector.held()).toEqual({ keycodes: [], buttons: [] });
+    const events = await observer.waitForEvents(6);
+    expect(events.filter((e) => e.name.endsWith('Release'))).toHaveLength(3);
+  });
+
+  it('releases held keys when closed', async () => {
+    injector.key('ControlLeft', true);
+    await injector.flush();
+    expect(await observer.pressedKeycodes()).toHaveLength(1);
+    await injector.close();
+    expect(await observer.pressedKeycodes()).toEqual([]);
+  });
+});
