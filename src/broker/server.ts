@@ -6,6 +6,7 @@ import type { Duplex } from 'node:stream';
 import { pino, type Logger } from 'pino';
 import { WebSocketServer } from 'ws';
 import { MAX_WS_MESSAGE_BYTES } from '../shared/constants.js';
+import { DEFAULT_SESSION_POLICY } from '../shared/policy.js';
 import {
   LoginRequest,
   SessionRequest,
@@ -69,7 +70,7 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
       }
       const { token, expiresAt } = tokens.issueAccess(user.username);
       log.info({ user: user.username, ip: req.socket.remoteAddress }, 'login succeeded');
-      const reply: LoginResponse = { accessToken: token, expiresAt, user: { username: user.username, displayName: user.displayName } };
+      const reply: LoginResponse = { status: 'ok', accessToken: token, expiresAt, user: { username: user.username, displayName: user.displayName } };
       return sendJson(res, 200, reply);
     }
     if (path === '/api/workstations' && req.method === 'GET') {
@@ -98,6 +99,7 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
         grantToken: token,
         iceServers: iceServers(),
         expiresAt: grant.expiresAt,
+        policy: DEFAULT_SESSION_POLICY,
       };
       return sendJson(res, 201, reply);
     }

@@ -18,6 +18,7 @@ import {
   type IceServer,
   type SignalData,
 } from '../shared/protocol.js';
+import { DEFAULT_SESSION_POLICY } from '../shared/policy.js';
 import type { TokenBook } from './grants.js';
 import type { Directory } from './store.js';
 
@@ -166,7 +167,7 @@ export class SignallingHub {
         this.sessions.set(session.id, session);
         this.log.info({ sessionId: session.id, workstationId: session.workstationId, user: session.username }, 'session started');
         this.send(ws, BrokerToClient, { type: 'ready', sessionId: session.id });
-        this.send(host, BrokerToHost, { type: 'session.start', sessionId: session.id, user: session.username, iceServers: this.iceServers() });
+        this.send(host, BrokerToHost, { type: 'session.start', sessionId: session.id, user: session.username, iceServers: this.iceServers(), policy: DEFAULT_SESSION_POLICY });
         return;
       }
 

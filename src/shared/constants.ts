@@ -21,6 +21,8 @@ export const DATA_CHANNELS = {
   input: { label: 'input.v1', id: 100 },
   /** Pointer motion: unordered and unreliable, the latest position wins. */
   pointer: { label: 'pointer.v1', id: 101 },
+  /** JSON control messages (quality, clipboard, cursor, ping): reliable and ordered. See control.ts. */
+  control: { label: 'control.v1', id: 102 },
 } as const;
 
 /** Stable error codes shared by broker, host and client. */
@@ -29,6 +31,11 @@ export const ERROR_CODES = [
   'ERR_TOO_LARGE',
   'ERR_UNAUTHORIZED',
   'ERR_BAD_CREDENTIALS',
+  'ERR_MFA_REQUIRED',
+  'ERR_BAD_TOTP',
+  'ERR_LOCKED_OUT',
+  'ERR_RATE_LIMITED',
+  'ERR_ENROLMENT_CODE',
   'ERR_FORBIDDEN',
   'ERR_NOT_FOUND',
   'ERR_WORKSTATION_OFFLINE',

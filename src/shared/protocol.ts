@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { ERROR_CODES, MAX_SDP_CHARS } from './constants.js';
+import { SessionPolicy } from './policy.js';
 
 const id = z.string().min(1).max(128).regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, . _ - only');
 const token = z.string().min(16).max(512);
@@ -17,12 +18,46 @@ export const LoginRequest = z.strictObject({
 });
 export type LoginRequest = z.infer<typeof LoginRequest>;
 
-export const LoginResponse = z.strictObject({
+const User = z.strictObject({ username: z.string(), displayName: z.string(), role: z.enum(['artist', 'admin']).optional() });
+
+/** Signed in: a short-lived access token (memory only) and a refresh token (rotated on every use). */
+export const LoginOk = z.strictObject({
+  status: z.literal('ok'),
   accessToken: token,
+  /** Absent when the broker does not issue refresh tokens to this client. */
+  refreshToken: token.optional(),
   expiresAt: z.number().int(),
-  user: z.strictObject({ username: z.string(), displayName: z.string() }),
+  user: User,
 });
+export type LoginOk = z.infer<typeof LoginOk>;
+
+/** The password was right and a TOTP code is needed: send it with this token to `/api/login/totp`. */
+export const LoginMfaRequired = z.strictObject({
+  status: z.literal('mfa-required'),
+  method: z.literal('totp'),
+  mfaToken: token,
+  expiresAt: z.number().int(),
+});
+export type LoginMfaRequired = z.infer<typeof LoginMfaRequired>;
+
+export const LoginResponse = z.discriminatedUnion('status', [LoginOk, LoginMfaRequired]);
 export type LoginResponse = z.infer<typeof LoginResponse>;
+
+export const TotpRequest = z.strictObject({ mfaToken: token, code: z.string().regex(/^\d{6}$/, 'six digits') });
+export type TotpRequest = z.infer<typeof TotpRequest>;
+
+export const RefreshRequest = z.strictObject({ refreshToken: token });
+export type RefreshRequest = z.infer<typeof RefreshRequest>;
+
+/** A host agent trades a one-time enrolment code for its own credential. */
+export const EnrolRequest = z.strictObject({
+  code: z.string().min(8).max(64),
+  hostname: z.string().min(1).max(253),
+});
+export type EnrolRequest = z.infer<typeof EnrolRequest>;
+
+export const EnrolResponse = z.strictObject({ workstationId: id, name: z.string().max(128), secret: token });
+export type EnrolResponse = z.infer<typeof EnrolResponse>;
 
 export const Workstation = z.strictObject({
   id,
@@ -52,6 +87,7 @@ export const SessionGrant = z.strictObject({
   grantToken: token,
   iceServers: z.array(IceServer).max(8),
   expiresAt: z.number().int(),
+  policy: SessionPolicy,
 });
 export type SessionGrant = z.infer<typeof SessionGrant>;
 
@@ -126,6 +162,7 @@ export const BrokerToHost = z.discriminatedUnion('type', [
     sessionId: id,
     user: z.string().max(128),
     iceServers: z.array(IceServer).max(8),
+    policy: SessionPolicy,
   }),
   z.strictObject({ type: z.literal('signal'), sessionId: id, data: SignalData }),
   z.strictObject({ type: z.literal('session.end'), sessionId: id, reason: z.string().max(256) }),

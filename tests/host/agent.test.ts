@@ -1,6 +1,7 @@
 /** The host agent end to end against a fake broker on loopback, with a real WebRTC client peer. */
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
+import { DEFAULT_SESSION_POLICY } from '../../src/shared/policy.js';
 import { encodeInput } from '../../src/shared/input.js';
 import { startHostAgent, type HostAgent } from '../../src/host/agent.js';
 import type { SignalData } from '../../src/shared/protocol.js';
@@ -95,10 +96,10 @@ describe('host agent', () => {
     const { broker: b, injectors, captures } = await startReady();
     // Malformed broker messages are dropped without harm.
     b.send('not json');
-    b.send({ type: 'session.start', sessionId: 'bad id!', user: 'x', iceServers: [] });
+    b.send({ type: 'session.start', sessionId: 'bad id!', user: 'x', iceServers: [], policy: DEFAULT_SESSION_POLICY });
     b.send({ type: 'teleport' });
 
-    b.send({ type: 'session.start', sessionId: 's1', user: 'alice', iceServers: [] });
+    b.send({ type: 'session.start', sessionId: 's1', user: 'alice', iceServers: [], policy: DEFAULT_SESSION_POLICY });
     expect(await b.next('session.accept')).toEqual({ type: 'session.accept', sessionId: 's1' });
     const client = connectClient(b, 's1');
     await client.channelsOpen;
@@ -119,9 +120,9 @@ describe('host agent', () => {
 
   it('replaces a running session when a new one starts, telling the broker', async () => {
     const { broker: b, captures } = await startReady();
-    b.send({ type: 'session.start', sessionId: 's1', user: 'alice', iceServers: [] });
+    b.send({ type: 'session.start', sessionId: 's1', user: 'alice', iceServers: [], policy: DEFAULT_SESSION_POLICY });
     await b.next('session.accept');
-    b.send({ type: 'session.start', sessionId: 's2', user: 'bob', iceServers: [] });
+    b.send({ type: 'session.start', sessionId: 's2', user: 'bob', iceServers: [], policy: DEFAULT_SESSION_POLICY });
     expect(await b.next('session.end')).toEqual({ type: 'session.end', sessionId: 's1', reason: 'replaced' });
     expect(await b.next('session.accept')).toEqual({ type: 'session.accept', sessionId: 's2' });
     expect(captures[0]!.stopped).toBe(true);
@@ -151,7 +152,7 @@ describe('host agent', () => {
 
   it('ends the session, releases input and closes the socket on stop', async () => {
     const { broker: b, injectors, captures } = await startReady();
-    b.send({ type: 'session.start', sessionId: 's1', user: 'alice', iceServers: [] });
+    b.send({ type: 'session.start', sessionId: 's1', user: 'alice', iceServers: [], policy: DEFAULT_SESSION_POLICY });
     await b.next('session.accept');
     const socket = b.socket;
     const closed = new Promise<number>((resolve) => socket.once('close', (code) => resolve(code)));

@@ -6,6 +6,7 @@
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_SESSION_POLICY } from '../../src/shared/policy.js';
 import { COORD_MAX, encodeInput } from '../../src/shared/input.js';
 import type { SignalData } from '../../src/shared/protocol.js';
 import { createClientPeer, type ClientPeer } from './helpers/client-peer.js';
@@ -86,7 +87,7 @@ describe('backlot-host CLI', () => {
       broker.send({ type: 'ready', workstationId: 'ws-demo' });
       observer = await X11Observer.open(xvfb.display);
 
-      broker.send({ type: 'session.start', sessionId: 'cli-1', user: 'alice', iceServers: [] });
+      broker.send({ type: 'session.start', sessionId: 'cli-1', user: 'alice', iceServers: [], policy: DEFAULT_SESSION_POLICY });
       await broker.next('session.accept', 10_000);
       const peer = createClientPeer((data) => broker.send({ type: 'signal', sessionId: 'cli-1', data }));
       client = peer;

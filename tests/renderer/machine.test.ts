@@ -1,6 +1,7 @@
 /** The session machine with stand-in actors: no network, no WebRTC. */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createActor, fromCallback, fromPromise, waitFor, type AnyActorRef, type EventObject } from 'xstate';
+import { DEFAULT_SESSION_POLICY } from '../../src/shared/policy.js';
 import type { SessionGrant, Workstation } from '../../src/shared/protocol.js';
 import { BrokerError, type BrokerApi, type SignedInUser } from '../../src/renderer/api/broker.js';
 import { sessionMachine, TIMEOUTS } from '../../src/renderer/session/machine.js';
@@ -15,6 +16,7 @@ const grant: SessionGrant = {
   grantToken: 'g'.repeat(43),
   iceServers: [],
   expiresAt: 0,
+  policy: DEFAULT_SESSION_POLICY,
 };
 const broker = {} as BrokerApi; // never reached: every actor is a stand-in
 

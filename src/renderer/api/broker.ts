@@ -46,6 +46,7 @@ export class WebBrokerApi implements BrokerApi {
 
   async login(username: string, password: string): Promise<SignedInUser> {
     const reply = await this.call('/api/login', LoginResponse, { method: 'POST', body: { username, password } });
+    if (reply.status !== 'ok') throw new BrokerError('ERR_MFA_REQUIRED', 'This account needs a one-time code.');
     this.accessToken = reply.accessToken;
     return reply.user;
   }

@@ -1,0 +1,102 @@
+/** A tiny broker on 127.0.0.1 for main-process tests: real HTTP, scripted answers. */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { DEFAULT_SESSION_POLICY } from '../../src/shared/policy.js';
+import type { LoginResponse, SessionGrant, WorkstationList } from '../../src/shared/protocol.js';
+
+export const GOOD_PASSWORD = 'correct horse battery staple';
+export const ACCESS_TOKEN = 'tok_' + 'a'.repeat(40);
+
+export const WORKSTATIONS: WorkstationList = {
+  workstations: [{ id: 'ws-042', name: 'WS-042', online: true, inUse: false }],
+};
+
+export const GRANT: SessionGrant = {
+  sessionId: 'ses_1',
+  workstationId: 'ws-042',
+  signalUrl: 'ws://127.0.0.1:1/ws/client',
+  grantToken: 'grant_' + 'b'.repeat(40),
+  iceServers: [],
+  expiresAt: Date.now() + 30_000,
+  policy: DEFAULT_SESSION_POLICY,
+};
+
+export interface FakeBroker {
+  url: string;
+  /** Every request seen, for asserting what went over the wire. */
+  requests: { method: string; path: string; authorization: string | undefined; body: string }[];
+  /** Overrides the answer for a path (status, raw body). */
+  override: Map<string, { status: number; body: string; headers?: Record<string, string> }>;
+  /** Paths that never answer. */
+  hang: Set<string>;
+  close(): Promise<void>;
+}
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(body));
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+export async function startFakeBroker(): Promise<FakeBroker> {
+  const requests: FakeBroker['requests'] = [];
+  const override: FakeBroker['override'] = new Map();
+  const hang = new Set<string>();
+
+  const server: Server = createServer((req, res) => {
+    void (async () => {
+      const path = new URL(req.url ?? '/', 'http://x').pathname;
+      const body = await readBody(req);
+      requests.push({ method: req.method ?? '', path, authorization: req.headers.authorization, body });
+      if (hang.has(path)) return;
+      const scripted = override.get(path);
+      if (scripted) {
+        res.writeHead(scripted.status, { 'content-type': 'application/json', ...scripted.headers });
+        res.end(scripted.body);
+        return;
+      }
+      const authed = req.headers.authorization === `Bearer ${ACCESS_TOKEN}`;
+      if (path === '/api/login' && req.method === 'POST') {
+        const creds = JSON.parse(body) as { username: string; password: string };
+        if (creds.username === 'mfa-user') return send(res, 200, { status: 'mfa-required', method: 'totp', mfaToken: 'mfa_' + 'c'.repeat(40), expiresAt: Date.now() + 60_000 });
+        if (creds.password !== GOOD_PASSWORD) return send(res, 401, { error: { code: 'ERR_BAD_CREDENTIALS', message: 'wrong username or password' } });
+        const reply: LoginResponse = { status: 'ok', accessToken: ACCESS_TOKEN, expiresAt: Date.now() + 60_000, user: { username: creds.username, displayName: 'Ana Artist' } };
+        return send(res, 200, reply);
+      }
+      if (path === '/api/workstations' && req.method === 'GET') {
+        return authed ? send(res, 200, WORKSTATIONS) : send(res, 401, { error: { code: 'ERR_UNAUTHORIZED', message: 'sign in again' } });
+      }
+      if (path === '/api/sessions' && req.method === 'POST') {
+        return authed ? send(res, 201, GRANT) : send(res, 401, { error: { code: 'ERR_UNAUTHORIZED', message: 'sign in again' } });
+      }
+      send(res, 404, { error: { code: 'ERR_NOT_FOUND', message: 'no such endpoint' } });
+    })();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests,
+    override,
+    hang,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** A loopback port with nothing listening on it. */
+export async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
