@@ -1,45 +1,40 @@
-/** The broker: HTTP API, signalling WebSockets and (optionally) the web client, in one process. */
+/** The broker: REST API, signalling WebSockets and (optionally) the web client, in one process. */
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { pino, type Logger } from 'pino';
 import { WebSocketServer } from 'ws';
+import { ZodError, z } from 'zod';
 import { MAX_WS_MESSAGE_BYTES } from '../shared/constants.js';
-import { DEFAULT_SESSION_POLICY } from '../shared/policy.js';
-import {
-  LoginRequest,
-  SessionRequest,
-  type IceServer,
-  type LoginResponse,
-  type SessionGrant,
-  type WorkstationList,
-} from '../shared/protocol.js';
+import { Accounts } from './accounts.js';
+import { Admin } from './admin.js';
+import type { ResolvedConfig } from './config.js';
 import { TokenBook } from './grants.js';
-import { bearerToken, HttpError, readJson, sendError, sendJson, serveStatic } from './http.js';
-import { dummyPasswordHash, verifyPassword } from './passwords.js';
+import { HttpError, sendError, sendJson, serveStatic } from './http.js';
+import { buildRoutes, mayTakeOver } from './routes.js';
 import { SignallingHub } from './signalling.js';
-import type { Directory } from './store.js';
+import type { Store } from './store.js';
+import { AddressThrottle } from './throttle.js';
+import { iceServersFor } from './turn.js';
+
+/** How often expired grants, codes and refresh tokens are deleted. */
+const SWEEP_INTERVAL_MS = 60_000;
 
 export interface BrokerOptions {
-  directory: Directory;
-  /** Interface to listen on. Plain HTTP is only allowed on loopback. */
-  host?: string;
-  /** 0 picks a free port. */
-  port?: number;
-  /** The URL clients reach this broker at (signalUrl is derived from it); defaults to the listening address. */
-  publicUrl?: string;
-  /** Serve the web client from this folder (Vite's build output). */
-  webRoot?: string;
-  iceServers?: IceServer[];
+  store: Store;
+  /** `tls` paths in it are ignored: pass the loaded certificate and key as `tls`. */
+  config: ResolvedConfig;
   tls?: { cert: Buffer; key: Buffer };
   logger?: Logger;
+  now?: () => number;
 }
 
 export interface RunningBroker {
   url: string;
   port: number;
   hub: SignallingHub;
+  admin: Admin;
   close(): Promise<void>;
 }
 
@@ -47,89 +42,63 @@ const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
 
 /** Starts a broker and resolves once it listens. */
 export async function startBroker(options: BrokerOptions): Promise<RunningBroker> {
-  const host = options.host ?? '127.0.0.1';
-  if (!options.tls && !LOOPBACK.test(host)) {
-    throw new Error(`refusing plain HTTP on ${host}: configure TLS (cert and key) or listen on loopback`);
+  const { store, config, tls } = options;
+  const now = options.now ?? Date.now;
+  if (!tls && !LOOPBACK.test(config.host)) {
+    throw new Error(`refusing plain HTTP on ${config.host}: configure tls (cert and key), or listen on loopback behind a TLS proxy`);
   }
-  const log = options.logger ?? pino({ level: process.env.LOG_LEVEL ?? 'info' });
-  const tokens = new TokenBook();
-  const iceServers = (): IceServer[] => options.iceServers ?? [];
-  const hub = new SignallingHub(options.directory, tokens, iceServers, log.child({ part: 'signalling' }));
-  const { directory } = options;
-  let publicUrl = options.publicUrl ?? '';
+  const log = options.logger ?? pino({ level: process.env.LOG_LEVEL ?? 'info', redact: ['password', 'secret', '*.password', '*.secret'] });
+  const security = config.security;
+  const tokens = new TokenBook(security.accessTokenMinutes * 60_000, now);
+  const throttle = new AddressThrottle(security.addressMaxFailures, security.addressWindowMinutes * 60_000);
+  const accounts = new Accounts(store, tokens, throttle, security, log.child({ part: 'accounts' }), now);
+  const iceFor = (party: string) => iceServersFor(party, config.iceServers, config.turn, now());
+  const hub = new SignallingHub(
+    {
+      store,
+      iceServersFor: iceFor,
+      mayTakeOver: (username) => {
+        const user = store.getUser(username);
+        return user !== undefined && mayTakeOver({ username, role: user.role }, security);
+      },
+      now,
+    },
+    log.child({ part: 'signalling' }),
+  );
+  const admin = new Admin(store, config.issuer, security.enrolmentCodeHours * 3_600_000, now, (username) => tokens.revokeAccessFor(username));
+  let publicUrl = config.publicUrl ?? '';
+  const router = buildRoutes({ store, accounts, admin, hub, security, policy: config.policy, publicUrl: () => publicUrl, iceServersFor: iceFor, log, now });
 
-  async function handleApi(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
-    if (path === '/api/login' && req.method === 'POST') {
-      const body = await readJson(req, LoginRequest);
-      const user = directory.findUser(body.username);
-      // Unknown users cost the same time as wrong passwords, so usernames cannot be probed by timing.
-      const ok = await verifyPassword(body.password, user?.passwordHash ?? (await dummyPasswordHash()));
-      if (!user || !ok) {
-        log.info({ user: body.username, ip: req.socket.remoteAddress }, 'login failed');
-        throw new HttpError(401, 'ERR_BAD_CREDENTIALS', 'wrong username or password');
-      }
-      const { token, expiresAt } = tokens.issueAccess(user.username);
-      log.info({ user: user.username, ip: req.socket.remoteAddress }, 'login succeeded');
-      const reply: LoginResponse = { status: 'ok', accessToken: token, expiresAt, user: { username: user.username, displayName: user.displayName } };
-      return sendJson(res, 200, reply);
-    }
-    if (path === '/api/workstations' && req.method === 'GET') {
-      const who = authenticate(req);
-      const reply: WorkstationList = {
-        workstations: directory.workstationsFor(who).map((w) => ({ id: w.id, name: w.name, online: hub.isOnline(w.id), inUse: hub.isInUse(w.id) })),
-      };
-      return sendJson(res, 200, reply);
-    }
-    if (path === '/api/sessions' && req.method === 'POST') {
-      const who = authenticate(req);
-      const body = await readJson(req, SessionRequest);
-      // Unknown and unassigned workstations get the same answer, so IDs cannot be probed.
-      if (!directory.findWorkstation(body.workstationId) || !directory.isAssigned(who, body.workstationId)) {
-        log.warn({ user: who, workstationId: body.workstationId }, 'grant refused: not assigned');
-        throw new HttpError(403, 'ERR_FORBIDDEN', 'you are not assigned to this workstation');
-      }
-      if (!hub.isOnline(body.workstationId)) throw new HttpError(409, 'ERR_WORKSTATION_OFFLINE', 'the workstation is offline');
-      if (hub.isInUse(body.workstationId)) throw new HttpError(409, 'ERR_WORKSTATION_IN_USE', 'the workstation is in use');
-      const { token, grant } = tokens.issueGrant(who, body.workstationId);
-      log.info({ user: who, workstationId: body.workstationId, sessionId: grant.sessionId }, 'grant issued');
-      const reply: SessionGrant = {
-        sessionId: grant.sessionId,
-        workstationId: grant.workstationId,
-        signalUrl: `${publicUrl.replace(/^http/, 'ws')}/ws/client`,
-        grantToken: token,
-        iceServers: iceServers(),
-        expiresAt: grant.expiresAt,
-        policy: DEFAULT_SESSION_POLICY,
-      };
-      return sendJson(res, 201, reply);
-    }
-    throw new HttpError(404, 'ERR_NOT_FOUND', 'no such endpoint');
-  }
-
-  function authenticate(req: IncomingMessage): string {
-    const token = bearerToken(req);
-    const entry = token === undefined ? undefined : tokens.checkAccess(token);
-    if (!entry) throw new HttpError(401, 'ERR_UNAUTHORIZED', 'sign in again');
-    return entry.username;
-  }
+  const sweeper = setInterval(() => {
+    store.sweep(now());
+    throttle.sweep(now());
+  }, SWEEP_INTERVAL_MS);
+  sweeper.unref();
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const path = new URL(req.url ?? '/', 'http://broker').pathname;
+    const url = new URL(req.url ?? '/', 'http://broker');
     try {
-      if (path === '/healthz') return sendJson(res, 200, { ok: true });
-      if (path.startsWith('/api/')) return await handleApi(req, res, path);
-      if ((req.method === 'GET' || req.method === 'HEAD') && options.webRoot && (await serveStatic(req, res, options.webRoot, path))) return;
+      if (url.pathname === '/healthz') return sendJson(res, 200, { ok: true });
+      if (url.pathname.startsWith('/api/')) {
+        const match = router.match(req.method ?? 'GET', url.pathname);
+        if (match === 'method') throw new HttpError(405, 'ERR_BAD_REQUEST', 'method not allowed');
+        if (!match) throw new HttpError(404, 'ERR_NOT_FOUND', 'no such endpoint');
+        return await match.handler({ req, res, params: match.params, query: url.searchParams, ip: req.socket.remoteAddress ?? 'unknown' });
+      }
+      if ((req.method === 'GET' || req.method === 'HEAD') && config.webRoot && (await serveStatic(req, res, config.webRoot, url.pathname))) return;
       throw new HttpError(404, 'ERR_NOT_FOUND', 'not found');
     } catch (err) {
       if (res.headersSent) return void res.destroy();
       if (err instanceof HttpError) return sendError(res, err.status, err.code, err.message);
+      // Admin operations validate their input again; a schema failure there is the caller's error.
+      if (err instanceof ZodError) return sendError(res, 400, 'ERR_BAD_REQUEST', z.prettifyError(err).slice(0, 500));
       log.error({ err }, 'unhandled error in request');
       sendError(res, 500, 'ERR_INTERNAL', 'internal error');
     }
   }
 
-  const server: Server = options.tls
-    ? createHttpsServer({ cert: options.tls.cert, key: options.tls.key }, (req, res) => void handle(req, res))
+  const server: Server = tls
+    ? createHttpsServer({ cert: tls.cert, key: tls.key }, (req, res) => void handle(req, res))
     : createHttpServer((req, res) => void handle(req, res));
   server.headersTimeout = 10_000;
   server.requestTimeout = 15_000;
@@ -141,17 +110,20 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
       return;
     }
-    wss.handleUpgrade(req, socket, head, (ws) => (path === '/ws/host' ? hub.acceptHost(ws) : hub.acceptClient(ws)));
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      hub.setAddress(ws, req.socket.remoteAddress);
+      if (path === '/ws/host') hub.acceptHost(ws);
+      else hub.acceptClient(ws);
+    });
   });
   server.on('clientError', (_err, socket) => socket.destroy());
 
   await new Promise<void>((resolveListen, reject) => {
     server.once('error', reject);
-    server.listen(options.port ?? 0, host, () => resolveListen());
+    server.listen(config.port, config.host, () => resolveListen());
   });
   const port = (server.address() as AddressInfo).port;
-  const scheme = options.tls ? 'https' : 'http';
-  const url = `${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const url = `${tls ? 'https' : 'http'}://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
   publicUrl ||= url;
   log.info({ url, publicUrl }, 'broker listening');
 
@@ -159,7 +131,9 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
     url,
     port,
     hub,
+    admin,
     async close() {
+      clearInterval(sweeper);
       hub.close();
       tokens.close();
       wss.close();

@@ -18,9 +18,19 @@ import {
   type IceServer,
   type SignalData,
 } from '../shared/protocol.js';
-import { DEFAULT_SESSION_POLICY } from '../shared/policy.js';
-import type { TokenBook } from './grants.js';
-import type { Directory } from './store.js';
+import type { SessionPolicy } from '../shared/policy.js';
+import type { Store } from './store.js';
+import { tokenDigest } from './tokens.js';
+
+/** What the hub needs from the rest of the broker. */
+export interface HubDeps {
+  store: Store;
+  /** ICE servers (with fresh TURN credentials) for one party. */
+  iceServersFor(party: string): IceServer[];
+  /** Whether `username` may end another user's session on a workstation by connecting. */
+  mayTakeOver(username: string): boolean;
+  now?: () => number;
+}
 
 /** Ping every socket this often; one that missed the previous pong is dropped. */
 const HEARTBEAT_INTERVAL_MS = 15_000;
@@ -31,6 +41,8 @@ interface Session {
   id: string;
   workstationId: string;
   username: string;
+  policy: SessionPolicy;
+  startedAt: number;
   client: WebSocket;
   hostAccepted: boolean;
   toHost: SignalData[];
@@ -49,15 +61,19 @@ export class SignallingHub {
   private readonly hosts = new Map<string, WebSocket>();
   private readonly sessions = new Map<string, Session>();
   private readonly tracked = new WeakMap<WebSocket, Tracked>();
+  private readonly addresses = new WeakMap<WebSocket, string>();
   private readonly sockets = new Set<WebSocket>();
   private readonly heartbeat: NodeJS.Timeout;
 
+  private readonly store: Store;
+  private readonly now: () => number;
+
   constructor(
-    private readonly directory: Directory,
-    private readonly tokens: TokenBook,
-    private readonly iceServers: () => IceServer[],
+    private readonly deps: HubDeps,
     private readonly log: Logger,
   ) {
+    this.store = deps.store;
+    this.now = deps.now ?? Date.now;
     this.heartbeat = setInterval(() => this.beat(), HEARTBEAT_INTERVAL_MS);
     this.heartbeat.unref();
   }
@@ -67,8 +83,18 @@ export class SignallingHub {
   }
 
   isInUse(workstationId: string): boolean {
-    for (const s of this.sessions.values()) if (s.workstationId === workstationId) return true;
-    return false;
+    return this.userOn(workstationId) !== undefined;
+  }
+
+  /** The user with a live session on a workstation, if any. */
+  userOn(workstationId: string): string | undefined {
+    for (const s of this.sessions.values()) if (s.workstationId === workstationId) return s.username;
+    return undefined;
+  }
+
+  /** Live sessions, for admins. */
+  listSessions(): { sessionId: string; workstationId: string; username: string; startedAt: number }[] {
+    return [...this.sessions.values()].map((s) => ({ sessionId: s.id, workstationId: s.workstationId, username: s.username, startedAt: s.startedAt }));
   }
 
   /** Number of open signalling sockets (hosts and clients). */
@@ -90,8 +116,9 @@ export class SignallingHub {
       if (workstationId === undefined) {
         if (msg.type !== 'auth') return this.fail(ws, 'ERR_PROTOCOL', 'the first message must be auth', CloseCode.protocol, BrokerToHost);
         clearTimeout(authTimer);
-        if (!this.directory.verifyHostSecret(msg.workstationId, msg.secret)) {
+        if (!this.store.verifyHostSecret(msg.workstationId, tokenDigest(msg.secret))) {
           this.log.warn({ workstationId: msg.workstationId }, 'host authentication failed');
+          this.audit(null, 'host.auth-failure', msg.workstationId, ws);
           return this.fail(ws, 'ERR_UNAUTHORIZED', 'unknown workstation or wrong secret', CloseCode.unauthorized, BrokerToHost);
         }
         workstationId = msg.workstationId;
@@ -102,7 +129,9 @@ export class SignallingHub {
           previous.close(CloseCode.replaced, 'replaced by a newer connection');
         }
         this.hosts.set(workstationId, ws);
+        this.store.touchWorkstation(workstationId, this.now());
         this.log.info({ workstationId }, 'host online');
+        this.audit(null, 'host.online', workstationId, ws);
         this.send(ws, BrokerToHost, { type: 'ready', workstationId });
         return;
       }
@@ -136,7 +165,9 @@ export class SignallingHub {
       if (workstationId !== undefined && this.hosts.get(workstationId) === ws) {
         this.hosts.delete(workstationId);
         this.endSessionsOf(workstationId, 'host disconnected');
+        this.store.touchWorkstation(workstationId, this.now());
         this.log.info({ workstationId }, 'host offline');
+        this.audit(null, 'host.offline', workstationId, null);
       }
     });
   }
@@ -155,19 +186,44 @@ export class SignallingHub {
       if (session === undefined) {
         if (msg.type !== 'auth') return this.fail(ws, 'ERR_PROTOCOL', 'the first message must be auth', CloseCode.protocol, BrokerToClient);
         clearTimeout(authTimer);
-        const redeemed = this.tokens.redeemGrant(msg.grantToken);
-        if (!redeemed.ok) return this.fail(ws, redeemed.code, 'the session grant is not valid', CloseCode.unauthorized, BrokerToClient);
+        const redeemed = this.store.redeemGrant(tokenDigest(msg.grantToken), this.now());
+        if (!redeemed.ok) {
+          const code = redeemed.reason === 'used' ? 'ERR_GRANT_USED' : redeemed.reason === 'expired' ? 'ERR_GRANT_EXPIRED' : 'ERR_UNAUTHORIZED';
+          return this.fail(ws, code, 'the session grant is not valid', CloseCode.unauthorized, BrokerToClient);
+        }
         const { grant } = redeemed;
         const host = this.hosts.get(grant.workstationId);
         if (!host) return this.fail(ws, 'ERR_WORKSTATION_OFFLINE', 'the workstation is offline', CloseCode.conflict, BrokerToClient);
-        if (this.isInUse(grant.workstationId)) {
-          return this.fail(ws, 'ERR_WORKSTATION_IN_USE', 'the workstation is in use', CloseCode.conflict, BrokerToClient);
+        const current = [...this.sessions.values()].find((s) => s.workstationId === grant.workstationId);
+        if (current) {
+          // A user may always replace their own session (a reconnect); someone else's only where the studio allows it.
+          if (current.username !== grant.username && !this.deps.mayTakeOver(grant.username)) {
+            return this.fail(ws, 'ERR_WORKSTATION_IN_USE', `the workstation is in use by ${current.username}`, CloseCode.conflict, BrokerToClient);
+          }
+          const reason = current.username === grant.username ? 'replaced by a new connection' : `taken over by ${grant.username}`;
+          this.endSession(current, reason, 'broker');
         }
-        session = { id: grant.sessionId, workstationId: grant.workstationId, username: grant.username, client: ws, hostAccepted: false, toHost: [] };
+        session = {
+          id: grant.sessionId,
+          workstationId: grant.workstationId,
+          username: grant.username,
+          policy: grant.policy,
+          startedAt: this.now(),
+          client: ws,
+          hostAccepted: false,
+          toHost: [],
+        };
         this.sessions.set(session.id, session);
         this.log.info({ sessionId: session.id, workstationId: session.workstationId, user: session.username }, 'session started');
+        this.audit(session.username, 'session.start', session.workstationId, ws, { sessionId: session.id });
         this.send(ws, BrokerToClient, { type: 'ready', sessionId: session.id });
-        this.send(host, BrokerToHost, { type: 'session.start', sessionId: session.id, user: session.username, iceServers: this.iceServers(), policy: DEFAULT_SESSION_POLICY });
+        this.send(host, BrokerToHost, {
+          type: 'session.start',
+          sessionId: session.id,
+          user: session.username,
+          iceServers: this.deps.iceServersFor(`host-${session.workstationId}`),
+          policy: session.policy,
+        });
         return;
       }
 
@@ -218,16 +274,27 @@ export class SignallingHub {
     for (const s of [...this.sessions.values()]) if (s.workstationId === workstationId) this.endSession(s, reason, 'host');
   }
 
-  private endSession(s: Session, reason: string, by: 'client' | 'host'): void {
+  private endSession(s: Session, reason: string, by: 'client' | 'host' | 'broker'): void {
     if (this.sessions.get(s.id) !== s) return;
     this.sessions.delete(s.id);
     this.log.info({ sessionId: s.id, workstationId: s.workstationId, user: s.username, reason }, 'session ended');
+    this.audit(s.username, 'session.end', s.workstationId, null, { sessionId: s.id, reason, by, seconds: Math.round((this.now() - s.startedAt) / 1000) });
     const host = this.hosts.get(s.workstationId);
-    if (by === 'client' && host) this.send(host, BrokerToHost, { type: 'session.end', sessionId: s.id, reason });
-    if (by === 'host') {
+    if (by !== 'host' && host) this.send(host, BrokerToHost, { type: 'session.end', sessionId: s.id, reason });
+    if (by !== 'client') {
       this.send(s.client, BrokerToClient, { type: 'peer.left', reason });
       s.client.close(CloseCode.ended, 'session ended');
     }
+  }
+
+  private audit(actor: string | null, action: string, target: string, ws: WebSocket | null, detail?: Record<string, unknown>): void {
+    const ip = ws ? (this.addresses.get(ws) ?? null) : null;
+    this.store.audit({ at: this.now(), actor, action, target, ip, detail: detail ?? null });
+  }
+
+  /** Remembers the peer address of a socket, for the audit log. */
+  setAddress(ws: WebSocket, address: string | undefined): void {
+    if (address) this.addresses.set(ws, address);
   }
 
   private send<T>(ws: WebSocket, schema: { parse(v: unknown): T }, msg: T): void {

@@ -10,10 +10,11 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
-import { hashPassword } from '../broker/passwords.js';
+import { resolveConfig } from '../broker/config.js';
+import { openDatabase } from '../broker/db.js';
 import { startBroker, type RunningBroker } from '../broker/server.js';
-import { MemoryDirectory } from '../broker/store.js';
-import { newToken, tokenDigest } from '../broker/tokens.js';
+import { SqliteStore } from '../broker/store.js';
+import { EnrolResponse } from '../shared/protocol.js';
 import { startHostAgent } from '../host/agent.js';
 import { desktopChromiumArgs, desktopHtml } from './desktop.js';
 import { startXvfb, stopProcess, type VirtualDisplay } from './xvfb.js';
@@ -33,6 +34,10 @@ export interface DemoOptions {
   host?: boolean;
   /** A fixed demo password; a random one is made otherwise. */
   password?: string;
+  /** Make the demo user require a TOTP code from this base32 secret. */
+  totpSecret?: string;
+  /** Broker configuration overrides (security settings, policy, TURN), as in broker.json. */
+  brokerConfig?: Record<string, unknown>;
   logger?: Logger;
 }
 
@@ -42,6 +47,9 @@ export interface DemoStack {
   password: string;
   display: VirtualDisplay;
   broker: RunningBroker;
+  store: SqliteStore;
+  /** The SQLite file the broker uses. */
+  databasePath: string;
   hostSecret: string;
   startHost(): Promise<void>;
   stopHost(): Promise<void>;
@@ -67,12 +75,22 @@ async function startDesktopApp(display: VirtualDisplay, log: Logger): Promise<{ 
   };
 }
 
+/** The host agent's enrolment, over the broker's real endpoint: a one-time code for the host's own secret. */
+async function enrol(brokerUrl: string, code: string): Promise<string> {
+  const res = await fetch(`${brokerUrl}/api/enrol`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ code, hostname: 'demo-workstation' }),
+  });
+  if (!res.ok) throw new Error(`demo enrolment failed: ${res.status} ${await res.text()}`);
+  return EnrolResponse.parse(await res.json()).secret;
+}
+
 export async function startDemoStack(options: DemoOptions = {}): Promise<DemoStack> {
   const log = options.logger ?? pino({ level: process.env.LOG_LEVEL ?? 'warn' });
   const width = options.width ?? 1280;
   const height = options.height ?? 720;
-  const password = options.password ?? randomBytes(6).toString('base64url');
-  const hostSecret = newToken();
+  const password = options.password ?? randomBytes(9).toString('base64url');
   const cleanups: (() => Promise<void>)[] = [];
   const stopAll = async () => {
     for (const c of cleanups.reverse()) await c().catch(() => undefined);
@@ -85,19 +103,27 @@ export async function startDemoStack(options: DemoOptions = {}): Promise<DemoSta
       const desktop = await startDesktopApp(display, log);
       cleanups.push(() => desktop.stop());
     }
-    const directory = new MemoryDirectory({
-      users: [{ username: DEMO_USERNAME, displayName: 'Demo Artist', passwordHash: await hashPassword(password) }],
-      workstations: [{ ...DEMO_WORKSTATION, secretDigest: tokenDigest(hostSecret) }],
-      assignments: [{ username: DEMO_USERNAME, workstationId: DEMO_WORKSTATION.id }],
-    });
+    const dataDir = await mkdtemp(join(tmpdir(), 'backlot-demo-'));
+    cleanups.push(() => rm(dataDir, { recursive: true, force: true }));
+    const databasePath = join(dataDir, 'broker.db');
+    const store = new SqliteStore(openDatabase(databasePath));
+    cleanups.push(() => Promise.resolve(store.close()));
+    const config = resolveConfig({ host: '127.0.0.1', port: 0, database: databasePath, ...options.brokerConfig }, dataDir, {});
     const broker = await startBroker({
-      directory,
-      host: '127.0.0.1',
-      port: 0,
+      store,
+      config: { ...config, ...(options.webRoot ? { webRoot: options.webRoot } : {}) },
       logger: log.child({ program: 'broker' }),
-      ...(options.webRoot ? { webRoot: options.webRoot } : {}),
     });
     cleanups.push(() => broker.close());
+
+    // Set the demo up the way an IT admin would: a user, a workstation, an assignment and an enrolment code.
+    const actor = 'demo-setup';
+    await broker.admin.createUser(actor, { username: DEMO_USERNAME, displayName: 'Demo Artist', role: 'artist', password });
+    if (options.totpSecret) store.updateUser(DEMO_USERNAME, { totpSecret: options.totpSecret });
+    broker.admin.createWorkstation(actor, DEMO_WORKSTATION);
+    broker.admin.assign(actor, { workstationId: DEMO_WORKSTATION.id, user: DEMO_USERNAME });
+    const { code } = broker.admin.createEnrolmentCode(actor, DEMO_WORKSTATION.id);
+    const hostSecret = await enrol(broker.url, code);
 
     let host: { stop(): Promise<void> } | undefined;
     const startHost = async () => {
@@ -119,7 +145,7 @@ export async function startDemoStack(options: DemoOptions = {}): Promise<DemoSta
     cleanups.push(stopHost);
     if (options.host !== false) await startHost();
 
-    return { url: broker.url, username: DEMO_USERNAME, password, display, broker, hostSecret, startHost, stopHost, stop: stopAll };
+    return { url: broker.url, username: DEMO_USERNAME, password, display, broker, store, databasePath, hostSecret, startHost, stopHost, stop: stopAll };
   } catch (err) {
     await stopAll();
     throw err;
