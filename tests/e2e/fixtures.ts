@@ -106,3 +106,81 @@ export async function waitForFrames(page: Page, frames = 10): Promise<void> {
     { timeout: 20_000 },
   );
 }
+
+// ---------------------------------------------------------------- client-session fixtures (issue 5)
+
+/** One call the host agent's injector received: the boundary where client input becomes host input. */
+export interface InjectorCall {
+  method: string;
+  args: unknown[];
+  t: number;
+}
+
+/** Wraps an injector so every call is recorded before it is forwarded. */
+export function recordingInjector<T extends object>(inner: T, calls: InjectorCall[]): T {
+  return new Proxy(inner, {
+    get(target, prop, receiver) {
+      const v: unknown = Reflect.get(target, prop, receiver);
+      if (typeof v !== 'function' || typeof prop !== 'string') return v;
+      return (...args: unknown[]) => {
+        calls.push({ method: prop, args, t: Date.now() });
+        return (v as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+}
+
+/** A demo stack for the client tests: TOTP required, no host agent (the test runs its own, recording one). */
+export async function startClientStack(totpSecret: string): Promise<DemoStack> {
+  await mkdir(ARTIFACTS, { recursive: true });
+  return startDemoStack({ width: 1280, height: 720, fps: 30, webRoot: WEB_ROOT, desktop: false, host: false, password: 'correct horse battery', totpSecret });
+}
+
+/**
+ * The demo workstation's host agent with the real X11 injector wrapped in a
+ * recorder; `stop()` and `start()` simulate the agent going away and coming back.
+ */
+export async function startRecordingHost(stack: DemoStack): Promise<{ calls: InjectorCall[]; start(): Promise<void>; stop(): Promise<void> }> {
+  const { startHostAgent } = await import('../../src/host/agent.js');
+  const { XTestInjector } = await import('../../src/host/input/xtest-injector.js');
+  const { DEMO_WORKSTATION } = await import('../../src/demo/stack.js');
+  const { pino } = await import('pino');
+  const calls: InjectorCall[] = [];
+  let agent: Awaited<ReturnType<typeof startHostAgent>> | undefined;
+  const start = async () => {
+    if (agent) return;
+    agent = await startHostAgent({
+      display: stack.display.display,
+      brokerUrl: stack.url,
+      workstationId: DEMO_WORKSTATION.id,
+      secret: stack.hostSecret,
+      fps: 30,
+      logger: pino({ level: process.env.LOG_LEVEL ?? 'error' }),
+      openInjector: async (o, log) => recordingInjector(await XTestInjector.open(o.display, log), calls),
+    });
+  };
+  const stop = async () => {
+    const a = agent;
+    agent = undefined;
+    await a?.stop();
+  };
+  await start();
+  return { calls, start, stop };
+}
+
+/** US-layout physical keys for printable ASCII, so a test can type symbols as a person does (Shift + key). */
+export function usKeystrokes(text: string): { code: string; shift: boolean }[] {
+  const shifted = '~!@#$%^&*()_+{}|:"<>?';
+  const plain = '`1234567890-=[]\\;\',./';
+  const codes = ['Backquote', 'Digit1', 'Digit2', 'Digit3', 'Digit4', 'Digit5', 'Digit6', 'Digit7', 'Digit8', 'Digit9', 'Digit0', 'Minus', 'Equal', 'BracketLeft', 'BracketRight', 'Backslash', 'Semicolon', 'Quote', 'Comma', 'Period', 'Slash'];
+  return [...text].map((ch) => {
+    if (ch === ' ') return { code: 'Space', shift: false };
+    if (/[a-z]/.test(ch)) return { code: `Key${ch.toUpperCase()}`, shift: false };
+    if (/[A-Z]/.test(ch)) return { code: `Key${ch}`, shift: true };
+    const p = plain.indexOf(ch);
+    if (p >= 0) return { code: codes[p]!, shift: false };
+    const s = shifted.indexOf(ch);
+    if (s >= 0) return { code: codes[s]!, shift: true };
+    throw new Error(`no US key for ${JSON.stringify(ch)}`);
+  });
+}

@@ -1,12 +1,12 @@
 /**
  * The broker API in the Electron client: every call goes through the preload
  * bridge to the main process, which holds the credentials and talks to the
- * broker. The renderer never sees the access token.
+ * broker. The renderer never sees a token.
  */
 import type { BacklotApi } from '../../shared/bridge.js';
 import type { IpcReply } from '../../shared/ipc.js';
 import type { SessionGrant, Workstation } from '../../shared/protocol.js';
-import { BrokerError, type BrokerApi, type SignedInUser } from './broker.js';
+import { BrokerError, type BrokerApi, type LoginOutcome, type SignedInUser } from './broker.js';
 
 function unwrap<T>(reply: IpcReply<T>): T {
   if (reply.ok) return reply.value;
@@ -20,12 +20,16 @@ export class BridgeBrokerApi implements BrokerApi {
     public brokerUrl: string | null,
   ) {}
 
-  async login(username: string, password: string, brokerUrl?: string): Promise<SignedInUser> {
+  async login(username: string, password: string, brokerUrl?: string): Promise<LoginOutcome> {
     const url = brokerUrl ?? this.brokerUrl;
     if (!url) throw new BrokerError('ERR_BAD_REQUEST', 'Enter the address of your studio’s Backlot server.');
-    const user = unwrap(await this.bridge.login({ brokerUrl: url, username, password }));
+    const outcome = unwrap(await this.bridge.login({ brokerUrl: url, username, password }));
     this.brokerUrl = url;
-    return user;
+    return outcome;
+  }
+
+  async submitTotp(code: string): Promise<SignedInUser> {
+    return unwrap(await this.bridge.submitTotp({ code }));
   }
 
   async logout(): Promise<void> {

@@ -5,6 +5,8 @@ import type { AppConfig } from '../../shared/ipc.js';
 import type { sessionMachine } from '../session/machine.js';
 import { describeFailure } from './errors.js';
 
+type Actor = ActorRefFrom<typeof sessionMachine>;
+
 /** The desktop app's configuration (null in the web client, which always uses the broker that served it). */
 function useShellConfig(): AppConfig | null {
   const [config, setConfig] = useState<AppConfig | null>(null);
@@ -16,9 +18,69 @@ function useShellConfig(): AppConfig | null {
   return config;
 }
 
-export function LoginView({ actor }: { actor: ActorRefFrom<typeof sessionMachine> }) {
-  const busy = useSelector(actor, (s) => s.hasTag('busy'));
+function FailureAlert({ actor }: { actor: Actor }) {
   const failure = useSelector(actor, (s) => s.context.failure);
+  if (!failure) return null;
+  return (
+    <p className="error" role="alert" data-code={failure.code}>
+      {describeFailure(failure)}
+    </p>
+  );
+}
+
+function Brand() {
+  return (
+    <div className="brand">
+      <span className="logo" aria-hidden="true" />
+      <h1>Backlot</h1>
+    </div>
+  );
+}
+
+function TotpForm({ actor }: { actor: Actor }) {
+  const busy = useSelector(actor, (s) => s.hasTag('busy'));
+  const [code, setCode] = useState('');
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    actor.send({ type: 'auth.totp', code });
+    setCode('');
+  };
+  return (
+    <form className="card" onSubmit={submit} aria-busy={busy} data-step="totp">
+      <Brand />
+      <div>
+        <h2 className="card-title">Two-step verification</h2>
+        <p className="muted">Enter the 6-digit code from your authenticator app.</p>
+      </div>
+      <label>
+        Code
+        <input
+          name="code"
+          className="code"
+          inputMode="numeric"
+          autoComplete="one-time-code"
+          pattern="\d{6}"
+          maxLength={6}
+          autoFocus
+          required
+          value={code}
+          onChange={(e) => setCode(e.target.value.replace(/\D/g, ''))}
+        />
+      </label>
+      <FailureAlert actor={actor} />
+      <button type="submit" className="primary" disabled={busy || code.length !== 6}>
+        {busy ? 'Verifying…' : 'Verify'}
+      </button>
+      <button type="button" className="link" onClick={() => actor.send({ type: 'auth.cancel' })}>
+        Cancel and use another account
+      </button>
+    </form>
+  );
+}
+
+export function LoginView({ actor }: { actor: Actor }) {
+  const busy = useSelector(actor, (s) => s.hasTag('busy'));
+  const totp = useSelector(actor, (s) => s.hasTag('totp'));
   const shell = useShellConfig();
   const [brokerUrl, setBrokerUrl] = useState('');
   const [username, setUsername] = useState('');
@@ -51,44 +113,47 @@ export function LoginView({ actor }: { actor: ActorRefFrom<typeof sessionMachine
 
   return (
     <main className="login">
-      <form className="card" onSubmit={submit} aria-busy={busy}>
-        <div className="brand">
-          <span className="logo" aria-hidden="true" />
-          <h1>Backlot</h1>
-        </div>
-        <p className="muted">Sign in to reach your studio workstation.</p>
-        {shell && (
+      {totp ? (
+        <TotpForm actor={actor} />
+      ) : (
+        <form className="card" onSubmit={submit} aria-busy={busy} data-step="password">
+          <Brand />
+          <p className="muted">Sign in to reach your studio workstation.</p>
+          {shell && (
+            <label>
+              Server
+              <input name="broker" type="url" placeholder="https://backlot.your-studio.com" required value={brokerUrl} onChange={(e) => setBrokerUrl(e.target.value)} />
+            </label>
+          )}
           <label>
-            Server
-            <input name="broker" type="url" placeholder="https://backlot.your-studio.com" required value={brokerUrl} onChange={(e) => setBrokerUrl(e.target.value)} />
+            Username
+            <input name="username" autoComplete="username" autoFocus required value={username} onChange={(e) => setUsername(e.target.value)} />
           </label>
-        )}
-        <label>
-          Username
-          <input name="username" autoComplete="username" autoFocus required value={username} onChange={(e) => setUsername(e.target.value)} />
-        </label>
-        <label>
-          Password
-          <input name="password" type="password" autoComplete="current-password" required value={password} onChange={(e) => setPassword(e.target.value)} />
-        </label>
-        {failure && (
-          <p className="error" role="alert" data-code={failure.code}>
-            {describeFailure(failure)}
-          </p>
-        )}
-        <button type="submit" className="primary" disabled={busy}>
-          {busy ? 'Signing in…' : 'Sign in'}
-        </button>
-        {shell && !shell.brokerUrl && shell.demoAvailable && (
-          <div className="demo">
-            <p className="muted">No studio server configured yet? Try Backlot with a virtual workstation on this computer.</p>
-            <button type="button" onClick={() => void startDemo()} disabled={demoStarting || busy}>
-              {demoStarting ? 'Starting the local demo…' : 'Start local demo'}
+          <label>
+            Password
+            <input name="password" type="password" autoComplete="current-password" required value={password} onChange={(e) => setPassword(e.target.value)} />
+          </label>
+          <FailureAlert actor={actor} />
+          <button type="submit" className="primary" disabled={busy}>
+            {busy ? 'Signing in…' : 'Sign in'}
+          </button>
+          {busy && (
+            <button type="button" className="link" onClick={() => actor.send({ type: 'auth.cancel' })}>
+              Cancel
             </button>
-            {demoError && <p className="error">{demoError}</p>}
-          </div>
-        )}
-      </form>
+          )}
+          {shell && !shell.brokerUrl && shell.demoAvailable && (
+            <div className="demo">
+              <p className="muted">No studio server configured yet? Try Backlot with a virtual workstation on this computer.</p>
+              <button type="button" onClick={() => void startDemo()} disabled={demoStarting || busy}>
+                {demoStarting ? 'Starting the local demo…' : 'Start local demo'}
+              </button>
+              {demoError && <p className="error">{demoError}</p>}
+            </div>
+          )}
+        </form>
+      )}
+      <footer className="login-footer muted">Backlot · remote workstations for your studio</footer>
     </main>
   );
 }

@@ -1,96 +1,124 @@
 /**
- * The client's connection lifecycle: signed out → signing in → ready →
- * connecting (grant, signalling, ICE) → streaming → ended / failed. Every
- * waiting state has a timeout, and the broker and peer are actors so tests can
- * replace them (`machine.provide({ actors })`).
+ * The client's connection lifecycle (issue 5):
+ *
+ *   signedOut → signingIn (password → totp → verifying) → workstations
+ *   → session (requestingGrant → link (signalling → iceConnecting →
+ *     streaming ⇄ iceRestart) ⇄ recovering (waiting → regranting))
+ *   → ended | failed
+ *
+ * Every waiting state has a timeout; a lost connection tries an ICE restart
+ * on the same peer first, then fresh grants and peers with exponential
+ * backoff, and gives up after RECONNECT.giveUpAfterMs. `session.disconnect`
+ * cancels from any session state and `auth.cancel` from any sign-in state.
+ * The UI reads tags (`login`, `totp`, `busy`, `workstations`, `session`,
+ * `connecting`, `streaming`, `reconnecting`, `over`), not state names.
+ *
+ * Broker and peer are actors, so tests swap them (`machine.provide({ actors })`).
  */
-import { assign, fromPromise, setup } from 'xstate';
-import type { ErrorCode } from '../../shared/constants.js';
-import type { SessionGrant, Workstation } from '../../shared/protocol.js';
-import { BrokerError, type BrokerApi, type SignedInUser } from '../api/broker.js';
-import { peerActor, type InputSink, type PeerEvent, type PeerInput } from './peer.js';
+import { assign, sendTo, setup } from 'xstate';
+import { grantActor, loginActor, toFailure, totpActor, workstationPoller } from './actors.js';
+import { peerActor, type PeerInput } from './peer.js';
+import { backoffDelay, isRetryable, reconnectExpired, TIMEOUTS } from './policy.js';
+import { allowedCodec, clampQuality, clipboardAllowed, clipboardFits } from './quality.js';
+import type { Failure, MachineInput, SessionContext, SessionEvent } from './types.js';
 
-/** Limits on each waiting state. */
-export const TIMEOUTS = {
-  signIn: 15_000,
-  grant: 10_000,
-  /** From grant to the first decoded frame: signalling plus ICE plus DTLS. */
-  connect: 20_000,
-} as const;
+export { TIMEOUTS, RECONNECT } from './policy.js';
+export type { Failure, SessionContext, SessionEvent } from './types.js';
 
-export interface Failure {
-  code: ErrorCode | 'ERR_TIMEOUT';
-  message: string;
-}
+/** A parameterised `fail` action for a timeout with this message. */
+const timeout = (message: string) => ({ type: 'fail' as const, params: { code: 'ERR_TIMEOUT' as const, message } });
 
-export interface SessionContext {
-  broker: BrokerApi;
-  user: SignedInUser | null;
-  workstations: Workstation[];
-  workstationId: string | null;
-  grant: SessionGrant | null;
-  stream: MediaStream | null;
-  input: InputSink | null;
-  pc: RTCPeerConnection | null;
-  failure: Failure | null;
-  endedReason: string | null;
-}
-
-export type SessionEvent =
-  | { type: 'auth.login'; username: string; password: string; brokerUrl?: string }
-  | { type: 'auth.logout' }
-  | { type: 'workstations.refresh' }
-  | { type: 'session.connect'; workstationId: string }
-  | { type: 'session.disconnect' }
-  | { type: 'session.back' }
-  | PeerEvent;
-
-function toFailure(error: unknown): Failure {
-  if (error instanceof BrokerError) return { code: error.code, message: error.message };
-  return { code: 'ERR_INTERNAL', message: error instanceof Error ? error.message : String(error) };
-}
-
-const connectTransition = { target: 'connecting', actions: 'prepareConnect' } as const;
-
-const emptySession = { grant: null, stream: null, input: null, pc: null } as const;
+/** Session fields that belong to one connection and are cleared when it is over. */
+const emptySession: Pick<
+  SessionContext,
+  'grant' | 'stream' | 'input' | 'stats' | 'cursor' | 'applied' | 'monitors' | 'lostAt' | 'attempt' | 'retryAt'
+> = {
+  grant: null,
+  stream: null,
+  input: null,
+  stats: null,
+  cursor: null,
+  applied: null,
+  monitors: [],
+  lostAt: null,
+  attempt: 0,
+  retryAt: null,
+};
 
 export const sessionMachine = setup({
   types: {
     context: {} as SessionContext,
     events: {} as SessionEvent,
-    input: {} as { broker: BrokerApi },
+    input: {} as MachineInput,
   },
   actors: {
-    login: fromPromise<SignedInUser, { broker: BrokerApi; username: string; password: string; brokerUrl?: string }>(({ input }) =>
-      input.broker.login(input.username, input.password, input.brokerUrl),
-    ),
-    listWorkstations: fromPromise<Workstation[], { broker: BrokerApi }>(({ input }) => input.broker.listWorkstations()),
-    requestGrant: fromPromise<SessionGrant, { broker: BrokerApi; workstationId: string }>(({ input }) =>
-      input.broker.requestSession(input.workstationId),
-    ),
+    login: loginActor,
+    submitTotp: totpActor,
+    workstations: workstationPoller,
+    requestGrant: grantActor,
     peer: peerActor,
+  },
+  guards: {
+    mfaRequired: (_, params: { status: string }) => params.status === 'mfa-required',
+    /** A wrong code may be retried; a lock-out or an expired MFA token sends the person back to the password. */
+    totpRetryable: (_, params: { code: string }) => params.code === 'ERR_BAD_TOTP' || params.code === 'ERR_TIMEOUT',
+    unauthorized: (_, params: { code: string }) => params.code === 'ERR_UNAUTHORIZED',
+    reconnecting: ({ context }) => context.lostAt !== null,
+    retryable: ({ context }, params: { code: string }) => context.lostAt !== null && isRetryable(params.code),
+    reconnectExpired: ({ context }) => reconnectExpired(Date.now(), context.lostAt),
+    restartable: (_, params: { restartable: boolean }) => params.restartable,
+  },
+  delays: {
+    retryDelay: ({ context }) => backoffDelay(context.attempt, Date.now(), context.lostAt ?? Date.now()),
   },
   actions: {
     clearFailure: assign({ failure: null }),
-    prepareConnect: assign({
-      workstationId: ({ event }) => (event.type === 'session.connect' ? event.workstationId : null),
+    fail: assign((_, params: Failure) => ({ failure: params })),
+    startSession: assign(({ event }) => ({
+      workstationId: event.type === 'session.connect' ? event.workstationId : null,
       failure: null,
-      endedReason: null,
-    }),
-    clearSession: assign({ ...emptySession }),
+      ended: null,
+      ...emptySession,
+    })),
+    clearSession: assign(() => ({ ...emptySession })),
+    /** The first loss starts the give-up clock; later losses during recovery keep it. */
+    markLost: assign({ lostAt: ({ context }) => context.lostAt ?? Date.now() }),
+    markHealthy: assign({ lostAt: null, attempt: 0, retryAt: null }),
+    scheduleRetry: assign({ retryAt: ({ context }) => Date.now() + backoffDelay(context.attempt, Date.now(), context.lostAt ?? Date.now()) }),
+    countAttempt: assign({ attempt: ({ context }) => context.attempt + 1 }),
     logout: ({ context }) => void context.broker.logout(),
+    signedOutState: assign({ user: null, workstations: [], workstationsUpdatedAt: null }),
+    publishStats: ({ event }) => {
+      // A diagnostics and test hook (documented in docs/client.md): numbers only, no identifiers or secrets.
+      if (event.type === 'peer.stats' && typeof window !== 'undefined') (window as { __backlotStats?: unknown }).__backlotStats = event.stats;
+    },
+    sendQuality: sendTo('peer', ({ context }) => ({
+      type: 'control.send' as const,
+      message: { type: 'quality' as const, request: context.grant ? clampQuality(context.quality, context.grant.policy) : context.quality },
+    })),
+    writeClipboard: ({ context, event }) => {
+      if (event.type !== 'peer.control' || event.message.type !== 'clipboard' || !context.clipboard) return;
+      context.clipboard.writeText(event.message.text).catch((err: unknown) => console.warn('cannot write the clipboard:', err));
+    },
   },
 }).createMachine({
-  id: 'session',
+  id: 'client',
   context: ({ input }) => ({
     broker: input.broker,
+    clipboard: input.clipboard ?? null,
     user: null,
     workstations: [],
+    workstationsUpdatedAt: null,
     workstationId: null,
+    quality: input.quality ?? {},
+    clipboardText: null,
     failure: null,
-    endedReason: null,
+    ended: null,
     ...emptySession,
   }),
+  on: {
+    'quality.defaults': { actions: assign({ quality: ({ event }) => event.request }) },
+  },
   initial: 'signedOut',
   states: {
     signedOut: {
@@ -98,87 +126,246 @@ export const sessionMachine = setup({
       on: { 'auth.login': 'signingIn' },
     },
     signingIn: {
-      tags: ['login', 'busy'],
-      entry: 'clearFailure',
-      invoke: {
-        src: 'login',
-        input: ({ context, event }) => {
-          const e = event as Extract<SessionEvent, { type: 'auth.login' }>;
-          return { broker: context.broker, username: e.username, password: e.password, ...(e.brokerUrl ? { brokerUrl: e.brokerUrl } : {}) };
-        },
-        onDone: { target: 'ready', actions: assign({ user: ({ event }) => event.output }) },
-        onError: { target: 'signedOut', actions: assign({ failure: ({ event }) => toFailure(event.error) }) },
-      },
-      after: { [TIMEOUTS.signIn]: { target: 'signedOut', actions: assign({ failure: { code: 'ERR_TIMEOUT', message: 'Signing in took too long.' } }) } },
-    },
-    ready: {
-      tags: ['workstations'],
-      invoke: {
-        src: 'listWorkstations',
-        input: ({ context }) => ({ broker: context.broker }),
-        onDone: { actions: assign({ workstations: ({ event }) => event.output }) },
-        onError: { actions: assign({ failure: ({ event }) => toFailure(event.error) }) },
-      },
-      on: {
-        'workstations.refresh': { target: 'ready', reenter: true },
-        'session.connect': connectTransition,
-        'auth.logout': { target: 'signedOut', actions: ['logout', assign({ user: null, workstations: [] })] },
-      },
-    },
-    connecting: {
-      tags: ['busy', 'session'],
-      invoke: {
-        src: 'requestGrant',
-        input: ({ context }) => ({ broker: context.broker, workstationId: context.workstationId ?? '' }),
-        onDone: { target: 'live', actions: assign({ grant: ({ event }) => event.output }) },
-        onError: { target: 'failed', actions: assign({ failure: ({ event }) => toFailure(event.error) }) },
-      },
-      after: {
-        [TIMEOUTS.grant]: { target: 'failed', actions: assign({ failure: { code: 'ERR_TIMEOUT', message: 'The broker did not answer in time.' } }) },
-      },
-      on: {
-        'session.disconnect': { target: 'ended', actions: assign({ endedReason: 'You cancelled the connection.' }) },
-      },
-    },
-    live: {
-      tags: ['session'],
-      invoke: {
-        id: 'peer',
-        src: 'peer',
-        input: ({ context }): PeerInput => ({ grant: context.grant! }),
-      },
-      on: {
-        'peer.stream': { actions: assign({ stream: ({ event }) => event.stream }) },
-        'peer.closed': { target: 'ended', actions: assign({ endedReason: ({ event }) => event.reason }) },
-        'peer.error': { target: 'failed', actions: assign({ failure: ({ event }) => ({ code: event.code, message: event.message }) }) },
-        'session.disconnect': { target: 'ended', actions: assign({ endedReason: 'You disconnected.' }) },
-      },
-      initial: 'establishing',
+      tags: ['login'],
+      on: { 'auth.cancel': { target: 'signedOut', actions: 'clearFailure' } },
+      initial: 'password',
       states: {
-        establishing: {
-          tags: ['busy', 'establishing'],
-          on: {
-            'peer.connected': { target: 'streaming', actions: assign({ input: ({ event }) => event.input, pc: ({ event }) => event.pc }) },
+        password: {
+          tags: ['busy'],
+          entry: 'clearFailure',
+          invoke: {
+            src: 'login',
+            input: ({ context, event }) => {
+              const e = event as Extract<SessionEvent, { type: 'auth.login' }>;
+              return { broker: context.broker, username: e.username, password: e.password, ...(e.brokerUrl ? { brokerUrl: e.brokerUrl } : {}) };
+            },
+            onDone: [
+              { guard: { type: 'mfaRequired', params: ({ event }) => ({ status: event.output.status }) }, target: 'totp' },
+              {
+                target: '#client.workstations',
+                actions: assign({ user: ({ event }) => (event.output.status === 'ok' ? event.output.user : null) }),
+              },
+            ],
+            onError: { target: '#client.signedOut', actions: assign({ failure: ({ event }) => toFailure(event.error) }) },
           },
-          after: {
-            [TIMEOUTS.connect]: {
-              target: '#session.failed',
-              actions: assign({ failure: { code: 'ERR_TIMEOUT', message: 'The workstation did not answer in time.' } }),
+          after: { [TIMEOUTS.signIn]: { target: '#client.signedOut', actions: (timeout('Signing in took too long. Check your network and try again.')) } },
+        },
+        totp: {
+          tags: ['totp'],
+          on: { 'auth.totp': 'verifying' },
+          after: { [TIMEOUTS.totpEntry]: { target: '#client.signedOut', actions: (timeout('The code form expired. Sign in again.')) } },
+        },
+        verifying: {
+          tags: ['totp', 'busy'],
+          entry: 'clearFailure',
+          invoke: {
+            src: 'submitTotp',
+            input: ({ context, event }) => ({ broker: context.broker, code: event.type === 'auth.totp' ? event.code : '' }),
+            onDone: { target: '#client.workstations', actions: assign({ user: ({ event }) => event.output }) },
+            onError: [
+              {
+                guard: { type: 'totpRetryable', params: ({ event }) => ({ code: toFailure(event.error).code }) },
+                target: 'totp',
+                actions: assign({ failure: ({ event }) => toFailure(event.error) }),
+              },
+              { target: '#client.signedOut', actions: assign({ failure: ({ event }) => toFailure(event.error) }) },
+            ],
+          },
+          after: { [TIMEOUTS.totpVerify]: { target: 'totp', actions: (timeout('Checking the code took too long. Try again.')) } },
+        },
+      },
+    },
+    workstations: {
+      tags: ['workstations'],
+      invoke: { id: 'poller', src: 'workstations', input: ({ context }) => ({ broker: context.broker }) },
+      on: {
+        'workstations.loaded': { actions: assign({ workstations: ({ event }) => event.workstations, workstationsUpdatedAt: () => Date.now(), failure: null }) },
+        'workstations.failed': [
+          {
+            guard: { type: 'unauthorized', params: ({ event }) => ({ code: event.failure.code }) },
+            target: 'signedOut',
+            actions: ['signedOutState', assign({ failure: ({ event }) => event.failure })],
+          },
+          { actions: assign({ failure: ({ event }) => event.failure }) },
+        ],
+        'workstations.refresh': { actions: sendTo('poller', { type: 'workstations.refresh' }) },
+        'session.connect': { target: 'session', actions: 'startSession' },
+        'auth.logout': { target: 'signedOut', actions: ['logout', 'signedOutState', 'clearFailure'] },
+      },
+    },
+    session: {
+      tags: ['session'],
+      on: {
+        'session.disconnect': [
+          { guard: ({ context }) => context.input !== null && context.lostAt === null, target: 'ended', actions: assign({ ended: { code: 'disconnected', message: 'You disconnected.' } }) },
+          { target: 'ended', actions: assign({ ended: { code: 'cancelled', message: 'You cancelled the connection.' } }) },
+        ],
+        'quality.set': {
+          actions: [assign({ quality: ({ context, event }) => ({ ...context.quality, ...event.request }) }), 'sendQuality'],
+        },
+        'peer.stream': { actions: assign({ stream: ({ event }) => event.stream }) },
+        'peer.stats': { actions: [assign({ stats: ({ event }) => event.stats }), 'publishStats'] },
+        'peer.cursor': { actions: assign({ cursor: ({ event }) => event.cursor }) },
+      },
+      initial: 'requestingGrant',
+      states: {
+        requestingGrant: {
+          tags: ['busy', 'connecting'],
+          invoke: {
+            src: 'requestGrant',
+            input: ({ context }) => ({ broker: context.broker, workstationId: context.workstationId ?? '' }),
+            onDone: { target: 'link', actions: assign({ grant: ({ event }) => event.output }) },
+            onError: { target: '#client.failed', actions: assign({ failure: ({ event }) => toFailure(event.error) }) },
+          },
+          after: { [TIMEOUTS.grant]: { target: '#client.failed', actions: (timeout('The Backlot server did not answer in time.')) } },
+        },
+        link: {
+          invoke: {
+            id: 'peer',
+            src: 'peer',
+            input: ({ context }): PeerInput => ({ grant: context.grant!, codec: allowedCodec(context.quality.codec, context.grant!.policy) }),
+          },
+          on: {
+            'peer.closed': { target: '#client.ended', actions: assign({ ended: ({ event }) => ({ code: 'host-ended' as const, message: event.reason }) }) },
+            'peer.error': [
+              { guard: { type: 'retryable', params: ({ event }) => ({ code: event.code }) }, target: 'recovering' },
+              { target: '#client.failed', actions: assign({ failure: ({ event }) => ({ code: event.code, message: event.message }) }) },
+            ],
+            'peer.lost': [
+              { guard: 'reconnecting', target: 'recovering' },
+              { target: '#client.failed', actions: assign({ failure: ({ event }) => ({ code: 'ERR_HOST_LOST' as const, message: event.reason }) }) },
+            ],
+            'peer.control': [
+              {
+                guard: ({ context, event }) =>
+                  event.message.type === 'clipboard' &&
+                  !!context.grant &&
+                  clipboardAllowed(context.grant.policy, 'host-to-client') &&
+                  clipboardFits(event.message.text, context.grant.policy),
+                actions: ['writeClipboard', assign({ clipboardText: ({ event }) => (event.message.type === 'clipboard' ? event.message.text : null) })],
+              },
+              {
+                guard: ({ event }) => event.message.type === 'hello' || event.message.type === 'quality.applied',
+                actions: assign({
+                  applied: ({ event }) => (event.message.type === 'hello' || event.message.type === 'quality.applied' ? event.message.applied : null),
+                  monitors: ({ context, event }) => (event.message.type === 'hello' ? event.message.monitors : context.monitors),
+                }),
+              },
+            ],
+            'clipboard.local': {
+              guard: ({ context, event }) =>
+                !!context.grant &&
+                event.text !== context.clipboardText &&
+                clipboardAllowed(context.grant.policy, 'client-to-host') &&
+                clipboardFits(event.text, context.grant.policy),
+              actions: [
+                assign({ clipboardText: ({ event }) => event.text }),
+                sendTo('peer', ({ event }) => ({ type: 'control.send' as const, message: { type: 'clipboard' as const, text: event.text } })),
+              ],
+            },
+            'codec.set': {
+              actions: [
+                assign({ quality: ({ context, event }) => ({ ...context.quality, codec: event.codec ?? undefined }) }),
+                // The host picks the codec from its wish (the quality request) and our offer's order: tell it both.
+                'sendQuality',
+                sendTo('peer', ({ context, event }) => ({ type: 'codec.set' as const, codec: context.grant ? allowedCodec(event.codec, context.grant.policy) : null })),
+              ],
+            },
+            'keyframe.request': { actions: sendTo('peer', { type: 'control.send', message: { type: 'keyframe' } }) },
+          },
+          initial: 'signalling',
+          states: {
+            signalling: {
+              tags: ['busy', 'connecting'],
+              on: { 'peer.answered': 'iceConnecting', 'peer.connected': { target: 'streaming', actions: assign({ input: ({ event }) => event.input }) } },
+              after: {
+                [TIMEOUTS.signalling]: [
+                  { guard: 'reconnecting', target: '#client.session.recovering' },
+                  { target: '#client.failed', actions: (timeout('The workstation did not answer. Its agent may be busy or restarting.')) },
+                ],
+              },
+            },
+            iceConnecting: {
+              tags: ['busy', 'connecting'],
+              on: { 'peer.connected': { target: 'streaming', actions: assign({ input: ({ event }) => event.input }) } },
+              after: {
+                [TIMEOUTS.ice]: [
+                  { guard: 'reconnecting', target: '#client.session.recovering' },
+                  {
+                    target: '#client.failed',
+                    actions: (timeout('No network path to the workstation was found. A firewall may be blocking it; ask your studio IT about TURN.')),
+                  },
+                ],
+              },
+            },
+            streaming: {
+              tags: ['streaming'],
+              entry: ['markHealthy', 'sendQuality'],
+              on: {
+                'peer.lost': [
+                  { guard: { type: 'restartable', params: ({ event }) => ({ restartable: event.restartable }) }, target: 'iceRestart', actions: 'markLost' },
+                  { target: '#client.session.recovering', actions: 'markLost' },
+                ],
+              },
+            },
+            iceRestart: {
+              tags: ['reconnecting'],
+              entry: sendTo('peer', { type: 'ice.restart' }),
+              on: { 'peer.restored': 'streaming', 'peer.connected': 'streaming' },
+              after: { [TIMEOUTS.iceRestart]: '#client.session.recovering' },
             },
           },
         },
-        streaming: { tags: ['streaming'] },
+        recovering: {
+          tags: ['reconnecting'],
+          initial: 'waiting',
+          states: {
+            waiting: {
+              entry: 'scheduleRetry',
+              exit: 'countAttempt',
+              always: {
+                guard: 'reconnectExpired',
+                target: '#client.failed',
+                actions: {
+                  type: 'fail',
+                  params: { code: 'ERR_HOST_LOST', message: 'The workstation could not be reached again. Check your network, then connect again.' },
+                },
+              },
+              after: { retryDelay: 'regranting' },
+            },
+            regranting: {
+              invoke: {
+                src: 'requestGrant',
+                input: ({ context }) => ({ broker: context.broker, workstationId: context.workstationId ?? '' }),
+                onDone: { target: '#client.session.link', actions: assign({ grant: ({ event }) => event.output, input: null }) },
+                onError: [
+                  { guard: { type: 'retryable', params: ({ event }) => ({ code: toFailure(event.error).code }) }, target: 'waiting' },
+                  { target: '#client.failed', actions: assign({ failure: ({ event }) => toFailure(event.error) }) },
+                ],
+              },
+              after: { [TIMEOUTS.grant]: 'waiting' },
+            },
+          },
+        },
       },
     },
     ended: {
-      tags: ['over'],
+      tags: ['over', 'workstations'],
       entry: 'clearSession',
-      on: { 'session.back': 'ready', 'session.connect': connectTransition },
+      on: {
+        'session.back': 'workstations',
+        'session.connect': { target: 'session', actions: 'startSession' },
+        'auth.logout': { target: 'signedOut', actions: ['logout', 'signedOutState', 'clearFailure'] },
+      },
     },
     failed: {
-      tags: ['over'],
+      tags: ['over', 'workstations'],
       entry: 'clearSession',
-      on: { 'session.back': 'ready', 'session.connect': connectTransition },
+      on: {
+        'session.back': { target: 'workstations', actions: 'clearFailure' },
+        'session.connect': { target: 'session', actions: 'startSession' },
+        'auth.logout': { target: 'signedOut', actions: ['logout', 'signedOutState', 'clearFailure'] },
+      },
     },
   },
 });

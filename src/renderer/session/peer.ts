@@ -1,19 +1,29 @@
 /**
  * The WebRTC side of a session as an XState callback actor: it opens the
  * broker's signalling socket with the grant, runs simple-peer as the
- * initiator (receive-only video, plus two negotiated data channels for
- * input), and reports progress to the session machine. Its cleanup closes
- * everything, so leaving the session state always tears the peer down.
+ * initiator (one receive-only video transceiver, plus negotiated data
+ * channels for input and control), and reports progress, stats and host
+ * control messages to the machine. It receives `control.send`, `codec.set`
+ * and `ice.restart`. Its cleanup closes everything, so leaving the link
+ * state always tears the peer down.
+ *
+ * Input is the hot path and does not go through the machine: the actor hands
+ * the machine an `InputSink` once, and the session view writes to it directly.
  */
 import SimplePeer from 'simple-peer/simplepeer.min.js';
-import { fromCallback, type EventObject } from 'xstate';
-import { DATA_CHANNELS, type ErrorCode } from '../../shared/constants.js';
+import { fromCallback } from 'xstate';
+import { DATA_CHANNELS, MAX_PENDING_SIGNALS, type ErrorCode } from '../../shared/constants.js';
+import { ClientControl, HostControl } from '../../shared/control.js';
 import { encodeInput, type InputMessage } from '../../shared/input.js';
+import type { VideoCodec } from '../../shared/policy.js';
 import { BrokerToClient, parseJson, type ClientToBroker, type SessionGrant } from '../../shared/protocol.js';
+import { minimiseJitterBuffer, orderCodecs } from './media.js';
+import { isDeliberateEnd } from './policy.js';
+import { computeStats, readRawStats, STATS_INTERVAL_MS, type RawVideoStats, type StatsSnapshot } from './stats.js';
 
 /** How often the client proves it is alive on the input channel (the host releases held input without it). */
 const INPUT_HEARTBEAT_MS = 1_000;
-/** Pointer messages are dropped rather than queued when the channel has this much buffered. */
+/** Pointer and pen motion is dropped rather than queued when the channel has this much buffered. */
 const POINTER_MAX_BUFFERED_BYTES = 16 * 1024;
 
 /** Sends input to the host: pointer motion on the unordered channel, the rest on the reliable one. */
@@ -21,34 +31,70 @@ export interface InputSink {
   send(msg: InputMessage): void;
 }
 
+/** A cursor shape from the host (position updates are not forwarded: the local pointer is the cursor). */
+export interface CursorShape {
+  image: string;
+  hotX: number;
+  hotY: number;
+}
+
+/** What the peer actor tells the machine. */
 export type PeerEvent =
   | { type: 'peer.signalling' }
+  | { type: 'peer.answered' }
   | { type: 'peer.stream'; stream: MediaStream }
-  | { type: 'peer.connected'; input: InputSink; pc: RTCPeerConnection }
+  | { type: 'peer.connected'; input: InputSink }
+  /** The connection dropped; `restartable` when the same peer may recover with an ICE restart. */
+  | { type: 'peer.lost'; reason: string; restartable: boolean }
+  | { type: 'peer.restored' }
+  /** The host or broker ended the session on purpose. */
   | { type: 'peer.closed'; reason: string }
-  | { type: 'peer.error'; code: ErrorCode; message: string };
+  | { type: 'peer.error'; code: ErrorCode | 'ERR_HOST_LOST'; message: string }
+  | { type: 'peer.stats'; stats: StatsSnapshot }
+  | { type: 'peer.control'; message: Exclude<HostControl, { type: 'cursor' }> }
+  | { type: 'peer.cursor'; cursor: CursorShape };
+
+/** What the machine tells the peer actor. */
+export type PeerCommand =
+  | { type: 'control.send'; message: ClientControl }
+  | { type: 'codec.set'; codec: VideoCodec | null }
+  | { type: 'ice.restart' };
 
 export interface PeerInput {
   grant: SessionGrant;
+  /** The person's preferred codec, tried first when the policy allows it. */
+  codec: VideoCodec | null;
 }
 
+/** simple-peer keeps these out of its typings: the connection (for our own channels) and `negotiate` (public in its docs). */
 interface PeerInternals {
   _pc: RTCPeerConnection;
+  negotiate(): void;
 }
 
 /** The real peer: signalling WebSocket plus simple-peer. */
-export const peerActor = fromCallback<EventObject, PeerInput>(({ sendBack, input }) => {
+export const peerActor = fromCallback<PeerCommand, PeerInput, PeerEvent>(({ sendBack, receive, input }) => {
   const { grant } = input;
   let finished = false;
+  let everConnected = false;
+  /** A terminal event: only the first one counts, and nothing follows it. */
   const finish = (event: PeerEvent): void => {
     if (finished) return;
     finished = true;
     sendBack(event);
   };
+  const lostOrFailed = (code: ErrorCode | 'ERR_HOST_LOST', message: string): void => {
+    if (everConnected) finish({ type: 'peer.lost', reason: message, restartable: false });
+    else finish({ type: 'peer.error', code, message });
+  };
 
   const ws = new WebSocket(grant.signalUrl);
-  const send = (msg: ClientToBroker): void => {
+  // simple-peer may produce its offer before the socket has opened (a slow
+  // network, a proxy): hold signals until then instead of losing the offer.
+  const pending: ClientToBroker[] = [];
+  const signal = (msg: ClientToBroker): void => {
     if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(msg));
+    else if (ws.readyState === WebSocket.CONNECTING && pending.length < MAX_PENDING_SIGNALS) pending.push(msg);
   };
 
   const peer = new SimplePeer({
@@ -56,11 +102,28 @@ export const peerActor = fromCallback<EventObject, PeerInput>(({ sendBack, input
     trickle: true,
     config: { iceServers: grant.iceServers, bundlePolicy: 'max-bundle' },
   });
+  const internals = peer as unknown as PeerInternals;
+  const pc = internals._pc;
   peer.addTransceiver('video', { direction: 'recvonly' });
-  // simple-peer supports a single data channel of its own; the input channels
-  // are negotiated (same id on both ends) so the host's simple-peer never sees
+  const transceiver = pc.getTransceivers().find((t) => t.receiver.track.kind === 'video');
+  const applyCodecOrder = (preferred: VideoCodec | null): boolean => {
+    const caps = typeof RTCRtpReceiver.getCapabilities === 'function' ? RTCRtpReceiver.getCapabilities('video') : null;
+    const ordered = caps ? orderCodecs(caps.codecs, grant.policy.codecs, preferred) : null;
+    if (!transceiver || !ordered || typeof transceiver.setCodecPreferences !== 'function') return false;
+    try {
+      transceiver.setCodecPreferences(ordered);
+      return true;
+    } catch (err) {
+      console.warn('codec preferences not applied:', err);
+      return false;
+    }
+  };
+  applyCodecOrder(input.codec);
+  if (transceiver) minimiseJitterBuffer(transceiver.receiver);
+
+  // simple-peer supports a single data channel of its own; ours are
+  // negotiated (same id on both ends) so the host's simple-peer never sees
   // them as a replacement for its own channel.
-  const pc = (peer as unknown as PeerInternals)._pc;
   const reliable = pc.createDataChannel(DATA_CHANNELS.input.label, { negotiated: true, id: DATA_CHANNELS.input.id, ordered: true });
   const pointer = pc.createDataChannel(DATA_CHANNELS.pointer.label, {
     negotiated: true,
@@ -68,6 +131,7 @@ export const peerActor = fromCallback<EventObject, PeerInput>(({ sendBack, input
     ordered: false,
     maxRetransmits: 0,
   });
+  const control = pc.createDataChannel(DATA_CHANNELS.control.label, { negotiated: true, id: DATA_CHANNELS.control.id, ordered: true });
   reliable.binaryType = 'arraybuffer';
   pointer.binaryType = 'arraybuffer';
 
@@ -79,21 +143,66 @@ export const peerActor = fromCallback<EventObject, PeerInput>(({ sendBack, input
         if (pointer.readyState === 'open' && pointer.bufferedAmount < POINTER_MAX_BUFFERED_BYTES) pointer.send(bytes);
         return;
       }
+      // Pen samples carry contact and pressure, so they go in order; a backed-up
+      // channel still drops hovering samples (no contact) rather than queue them.
+      if (msg.op === 'pen' && (msg.flags & 1) === 0 && reliable.bufferedAmount >= POINTER_MAX_BUFFERED_BYTES) return;
       if (reliable.readyState === 'open') reliable.send(bytes);
     },
   };
   let heartbeatSeq = 0;
   const heartbeat = setInterval(() => sink.send({ op: 'heartbeat', seq: heartbeatSeq++ }), INPUT_HEARTBEAT_MS);
 
-  peer.on('signal', (data) => send({ type: 'signal', data: data as Extract<ClientToBroker, { type: 'signal' }>['data'] }));
-  peer.on('stream', (stream: MediaStream) => sendBack({ type: 'peer.stream', stream }));
-  peer.on('connect', () => sendBack({ type: 'peer.connected', input: sink, pc }));
-  peer.on('close', () => finish({ type: 'peer.closed', reason: 'the connection closed' }));
-  peer.on('error', (err: Error & { code?: string }) =>
-    finish({ type: 'peer.error', code: 'ERR_PROTOCOL', message: `WebRTC failed: ${err.code ?? err.message}` }),
-  );
+  control.onmessage = (event: MessageEvent<unknown>) => {
+    if (typeof event.data !== 'string') return;
+    const parsed = parseJson(HostControl, event.data);
+    if (!parsed.ok) {
+      console.warn('ignoring malformed control message:', parsed.reason);
+      return;
+    }
+    const msg = parsed.value;
+    if (msg.type === 'cursor') {
+      // Positions stream at pointer rate; only shape changes are worth a machine event.
+      if (msg.image) sendBack({ type: 'peer.cursor', cursor: { image: msg.image, hotX: msg.hotX ?? 0, hotY: msg.hotY ?? 0 } });
+      return;
+    }
+    sendBack({ type: 'peer.control', message: msg });
+  };
 
-  ws.onopen = () => send({ type: 'auth', grantToken: grant.grantToken });
+  // Stats once a second, not per frame.
+  let previous: RawVideoStats | null = null;
+  const statsTimer = setInterval(() => {
+    pc.getStats()
+      .then((report) => {
+        const raw = readRawStats(report);
+        if (!raw || finished) return;
+        sendBack({ type: 'peer.stats', stats: computeStats(previous, raw, Date.now()) });
+        previous = raw;
+      })
+      .catch(() => undefined);
+  }, STATS_INTERVAL_MS);
+
+  pc.addEventListener('iceconnectionstatechange', () => {
+    if (!everConnected || finished) return;
+    const state = pc.iceConnectionState;
+    if (state === 'disconnected') sendBack({ type: 'peer.lost', reason: 'The network connection to the workstation dropped.', restartable: true });
+    else if (state === 'connected' || state === 'completed') sendBack({ type: 'peer.restored' });
+  });
+  pc.addEventListener('track', (event) => minimiseJitterBuffer(event.receiver));
+
+  let answered = false;
+  peer.on('signal', (data) => signal({ type: 'signal', data: data as Extract<ClientToBroker, { type: 'signal' }>['data'] }));
+  peer.on('stream', (stream: MediaStream) => sendBack({ type: 'peer.stream', stream }));
+  peer.on('connect', () => {
+    everConnected = true;
+    sendBack({ type: 'peer.connected', input: sink });
+  });
+  peer.on('close', () => lostOrFailed('ERR_HOST_LOST', 'The connection to the workstation closed.'));
+  peer.on('error', (err: Error & { code?: string }) => lostOrFailed('ERR_HOST_LOST', `WebRTC failed: ${err.code ?? err.message}`));
+
+  ws.onopen = () => {
+    signal({ type: 'auth', grantToken: grant.grantToken });
+    for (const msg of pending.splice(0)) signal(msg);
+  };
   ws.onmessage = (event: MessageEvent<unknown>) => {
     if (typeof event.data !== 'string') return;
     const parsed = parseJson(BrokerToClient, event.data);
@@ -107,12 +216,17 @@ export const peerActor = fromCallback<EventObject, PeerInput>(({ sendBack, input
         sendBack({ type: 'peer.signalling' });
         return;
       case 'signal':
+        if (msg.data.type === 'answer' && !answered) {
+          answered = true;
+          sendBack({ type: 'peer.answered' });
+        }
         if (!peer.destroyed) peer.signal(msg.data as SimplePeer.SignalData);
         return;
       case 'peer.joined':
         return;
       case 'peer.left':
-        finish({ type: 'peer.closed', reason: msg.reason });
+        if (isDeliberateEnd(msg.reason)) finish({ type: 'peer.closed', reason: msg.reason });
+        else lostOrFailed('ERR_HOST_LOST', msg.reason);
         return;
       case 'error':
         finish({ type: 'peer.error', code: msg.code, message: msg.message });
@@ -120,16 +234,41 @@ export const peerActor = fromCallback<EventObject, PeerInput>(({ sendBack, input
     }
   };
   ws.onclose = () => {
-    // Once media flows, the signalling socket is no longer needed for the
-    // session to continue; before that, losing it means the setup failed.
-    if (!peer.connected) finish({ type: 'peer.error', code: 'ERR_BROKER_UNREACHABLE', message: 'The signalling connection closed.' });
+    // Once media flows the signalling socket is only needed for ICE
+    // restarts (which then time out into a fresh grant); before that,
+    // losing it means the setup failed.
+    if (!everConnected) finish({ type: 'peer.error', code: 'ERR_BROKER_UNREACHABLE', message: 'The signalling connection closed.' });
   };
+
+  receive((command) => {
+    if (finished || peer.destroyed) return;
+    switch (command.type) {
+      case 'control.send': {
+        const checked = ClientControl.safeParse(command.message);
+        if (checked.success && control.readyState === 'open') control.send(JSON.stringify(checked.data));
+        return;
+      }
+      case 'codec.set':
+        // A new codec order takes effect with a renegotiation on the same peer: no reconnect.
+        if (applyCodecOrder(command.codec)) internals.negotiate();
+        return;
+      case 'ice.restart':
+        try {
+          pc.restartIce();
+          internals.negotiate();
+        } catch (err) {
+          lostOrFailed('ERR_HOST_LOST', `ICE restart failed: ${(err as Error).message}`);
+        }
+        return;
+    }
+  });
 
   return () => {
     finished = true;
     clearInterval(heartbeat);
+    clearInterval(statsTimer);
     if (reliable.readyState === 'open') reliable.send(encodeInput({ op: 'releaseAll' }));
-    send({ type: 'bye' });
+    signal({ type: 'bye' });
     ws.onclose = null;
     ws.close();
     peer.destroy();
