@@ -1,13 +1,17 @@
 /**
- * Main's HTTP client for the broker's API. It holds the access token in
- * memory only: the token is never returned to the renderer, never logged and
- * never written to disk (DESIGN.md, "A session, end to end", step 1).
+ * Main's HTTP client for the broker's API. It holds the access token and the
+ * refresh token in memory only (private fields): neither is ever returned to
+ * the renderer or logged; the refresh token leaves this class only through
+ * `onRefreshToken`, for the encrypted vault (DESIGN.md, "A session, end to
+ * end", step 1). Access tokens are refreshed before they expire and once more
+ * on a 401; the broker rotates the refresh token on every use.
  */
-import type { z } from 'zod';
+import { z } from 'zod';
 import type { ErrorCode } from '../shared/constants.js';
-import type { LoginResult } from '../shared/ipc.js';
+import type { LoginOutcome, LoginResult } from '../shared/ipc.js';
 import {
   ApiError,
+  LoginOk,
   LoginResponse,
   SessionGrant,
   WorkstationList,
@@ -21,9 +25,14 @@ import { BacklotError } from './errors.js';
 export const BROKER_REQUEST_TIMEOUT_MS = 10_000;
 /** Largest response body read from the broker (a list of 10,000 workstations fits with room to spare). */
 export const MAX_BROKER_RESPONSE_BYTES = 4 * 1024 * 1024;
+/** Refresh the access token when less than this is left of it. */
+export const REFRESH_MARGIN_MS = 30_000;
 
 export const BROKER_PATHS = {
   login: '/api/login',
+  totp: '/api/login/totp',
+  refresh: '/api/token/refresh',
+  logout: '/api/logout',
   workstations: '/api/workstations',
   sessions: '/api/sessions',
 } as const;
@@ -35,31 +44,61 @@ function codeForStatus(status: number): ErrorCode {
   if (status === 403) return 'ERR_FORBIDDEN';
   if (status === 404) return 'ERR_NOT_FOUND';
   if (status === 413) return 'ERR_TOO_LARGE';
+  if (status === 429) return 'ERR_RATE_LIMITED';
   if (status >= 500) return 'ERR_INTERNAL';
   return 'ERR_PROTOCOL';
+}
+
+/** The sign-in that the vault may remember (refreshToken null: forget it). */
+export interface RefreshTokenUpdate {
+  brokerUrl: string;
+  username: string;
+  refreshToken: string | null;
 }
 
 export interface BrokerClientOptions {
   /** Injected for tests; defaults to the global `fetch`. */
   fetch?: typeof fetch;
   timeoutMs?: number;
+  now?: () => number;
+  /** Called whenever the refresh token changes (sign-in, rotation, revocation). Errors are the listener's business. */
+  onRefreshToken?: (update: RefreshTokenUpdate) => void | Promise<void>;
+  /** Called with every token received, so the log can redact it by value. */
+  onSecret?: (secret: string) => void;
 }
 
 interface SignedIn {
   brokerUrl: string;
   accessToken: string;
+  refreshToken: string | null;
+  expiresAt: number;
+  user: LoginResult;
+}
+
+interface PendingMfa {
+  brokerUrl: string;
+  mfaToken: string;
+  expiresAt: number;
 }
 
 /** Talks to one broker at a time on behalf of the signed-in user. */
 export class BrokerClient {
   readonly #fetch: typeof fetch;
   readonly #timeoutMs: number;
-  // A private field: util.inspect, JSON.stringify and structured clone do not see it.
+  readonly #now: () => number;
+  readonly #onRefreshToken: BrokerClientOptions['onRefreshToken'];
+  readonly #onSecret: BrokerClientOptions['onSecret'];
+  // Private fields: util.inspect, JSON.stringify and structured clone do not see them.
   #session: SignedIn | null = null;
+  #mfa: PendingMfa | null = null;
+  #refreshing: Promise<SignedIn> | null = null;
 
   constructor(options: BrokerClientOptions = {}) {
     this.#fetch = options.fetch ?? fetch;
     this.#timeoutMs = options.timeoutMs ?? BROKER_REQUEST_TIMEOUT_MS;
+    this.#now = options.now ?? Date.now;
+    this.#onRefreshToken = options.onRefreshToken;
+    this.#onSecret = options.onSecret;
   }
 
   /** The broker the user is signed in to, or null. */
@@ -67,23 +106,72 @@ export class BrokerClient {
     return this.#session?.brokerUrl ?? null;
   }
 
-  /** Signs in; on success the token is kept here and only the user's names are returned. */
-  async login(brokerUrl: string, credentials: LoginRequest): Promise<LoginResult> {
-    // Signing in again (maybe as someone else, maybe elsewhere) ends the previous session first.
-    this.#session = null;
-    const reply = await this.#request(brokerUrl, 'POST', BROKER_PATHS.login, LoginResponse, { body: credentials });
-    if (reply.status === 'mfa-required') {
-      // Seam for the credential-vault issue: it adds the TOTP step (POST /api/login/totp) behind its own IPC channel.
-      throw new BacklotError('ERR_MFA_REQUIRED', 'This account needs a one-time code, which this version of the desktop app cannot send yet.');
-    }
-    // A refresh token, if the broker sent one, is dropped: keeping it needs the safeStorage vault (a later issue).
-    this.#session = { brokerUrl, accessToken: reply.accessToken };
-    return { username: reply.user.username, displayName: reply.user.displayName };
+  /** The signed-in user's names, or null. */
+  get user(): LoginResult | null {
+    return this.#session ? { ...this.#session.user } : null;
   }
 
-  /** Forgets the access token. (The broker has no revocation endpoint yet; the token expires by itself.) */
-  logout(): void {
+  /** Signs in with a password. On `mfa-required` the MFA token is kept here for `submitTotp`. */
+  async login(brokerUrl: string, credentials: LoginRequest): Promise<LoginOutcome> {
+    // Signing in again (maybe as someone else, maybe elsewhere) ends the previous session first.
     this.#session = null;
+    this.#mfa = null;
+    const reply = await this.#request(brokerUrl, 'POST', BROKER_PATHS.login, LoginResponse, { body: credentials });
+    if (reply.status === 'mfa-required') {
+      this.#onSecret?.(reply.mfaToken);
+      this.#mfa = { brokerUrl, mfaToken: reply.mfaToken, expiresAt: reply.expiresAt };
+      return { status: 'mfa-required' };
+    }
+    return { status: 'ok', user: await this.#accept(brokerUrl, reply) };
+  }
+
+  /** Completes a sign-in that answered `mfa-required`. */
+  async submitTotp(code: string): Promise<LoginResult> {
+    const pending = this.#mfa;
+    if (pending === null || pending.expiresAt <= this.#now()) {
+      this.#mfa = null;
+      throw new BacklotError('ERR_UNAUTHORIZED', 'The sign-in has expired. Please enter your password again.');
+    }
+    const reply = await this.#request(pending.brokerUrl, 'POST', BROKER_PATHS.totp, LoginOk, { body: { mfaToken: pending.mfaToken, code } });
+    this.#mfa = null;
+    return this.#accept(pending.brokerUrl, reply);
+  }
+
+  /** Signs in with a remembered refresh token (which the broker rotates). */
+  async resume(brokerUrl: string, refreshToken: string): Promise<LoginResult> {
+    this.#session = null;
+    this.#mfa = null;
+    this.#onSecret?.(refreshToken);
+    const reply = await this.#request(brokerUrl, 'POST', BROKER_PATHS.refresh, LoginOk, { body: { refreshToken } });
+    return this.#accept(brokerUrl, reply);
+  }
+
+  /**
+   * Signs out: asks the broker to revoke the refresh token, then forgets
+   * everything whatever the broker said (an unreachable broker must not keep
+   * the user signed in here). Resolves false when the broker could not be told.
+   */
+  async logout(): Promise<boolean> {
+    const session = this.#session;
+    this.forget();
+    if (session === null) return true;
+    if (session.refreshToken !== null) await this.#notify({ ...session, refreshToken: null });
+    try {
+      await this.#request(session.brokerUrl, 'POST', BROKER_PATHS.logout, z.undefined(), {
+        body: { refreshToken: session.refreshToken ?? undefined },
+        token: session.accessToken,
+      });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Forgets every token held in memory without telling the broker. */
+  forget(): void {
+    this.#session = null;
+    this.#mfa = null;
+    this.#refreshing = null;
   }
 
   /** The workstations assigned to the signed-in user. */
@@ -96,15 +184,68 @@ export class BrokerClient {
     return this.#authed('POST', BROKER_PATHS.sessions, SessionGrant, request);
   }
 
+  async #accept(brokerUrl: string, reply: LoginOk): Promise<LoginResult> {
+    this.#onSecret?.(reply.accessToken);
+    if (reply.refreshToken !== undefined) this.#onSecret?.(reply.refreshToken);
+    const user = { username: reply.user.username, displayName: reply.user.displayName };
+    this.#session = { brokerUrl, accessToken: reply.accessToken, refreshToken: reply.refreshToken ?? null, expiresAt: reply.expiresAt, user };
+    await this.#notify(this.#session);
+    return { ...user };
+  }
+
+  async #notify(session: Pick<SignedIn, 'brokerUrl' | 'refreshToken' | 'user'>): Promise<void> {
+    await this.#onRefreshToken?.({ brokerUrl: session.brokerUrl, username: session.user.username, refreshToken: session.refreshToken });
+  }
+
+  /** One refresh at a time: the token rotates, so a second concurrent refresh with the old one would fail. */
+  #refresh(session: SignedIn): Promise<SignedIn> {
+    if (this.#refreshing) return this.#refreshing;
+    const attempt = (async () => {
+      try {
+        const reply = await this.#request(session.brokerUrl, 'POST', BROKER_PATHS.refresh, LoginOk, { body: { refreshToken: session.refreshToken } });
+        if (this.#session !== session) throw new BacklotError('ERR_UNAUTHORIZED', 'You signed out. Please sign in again.');
+        await this.#accept(session.brokerUrl, reply);
+        return this.#session;
+      } catch (err) {
+        if (this.#session === session && err instanceof BacklotError && (err.code === 'ERR_UNAUTHORIZED' || err.code === 'ERR_BAD_REQUEST')) {
+          // The broker no longer honours the refresh token (revoked, expired, reused): sign out locally.
+          this.#session = null;
+          await this.#notify({ ...session, refreshToken: null });
+          throw new BacklotError('ERR_UNAUTHORIZED', 'Your sign-in has expired. Please sign in again.', { cause: err });
+        }
+        throw err;
+      } finally {
+        this.#refreshing = null;
+      }
+    })();
+    this.#refreshing = attempt;
+    return attempt;
+  }
+
   async #authed<T>(method: 'GET' | 'POST', path: string, schema: z.ZodType<T>, body?: unknown): Promise<T> {
-    const session = this.#session;
+    let session = this.#session;
     if (!session) throw new BacklotError('ERR_UNAUTHORIZED', 'You are not signed in. Please sign in again.');
+    if (session.refreshToken !== null && session.expiresAt - this.#now() < REFRESH_MARGIN_MS) session = await this.#refresh(session);
     try {
       return await this.#request(session.brokerUrl, method, path, schema, { body, token: session.accessToken });
     } catch (err) {
-      // The broker no longer accepts the token (expired, or the broker restarted): drop it so the UI asks for a new login.
-      if (err instanceof BacklotError && err.code === 'ERR_UNAUTHORIZED' && this.#session === session) this.#session = null;
-      throw err;
+      if (!(err instanceof BacklotError) || err.code !== 'ERR_UNAUTHORIZED' || this.#session !== session) throw err;
+      if (session.refreshToken === null) {
+        // The broker no longer accepts the token (expired, or the broker restarted): drop it so the UI asks for a new login.
+        this.#session = null;
+        throw err;
+      }
+      // One retry with a fresh access token; a second 401 is final and signs out.
+      const fresh = await this.#refresh(session);
+      try {
+        return await this.#request(fresh.brokerUrl, method, path, schema, { body, token: fresh.accessToken });
+      } catch (retryErr) {
+        if (retryErr instanceof BacklotError && retryErr.code === 'ERR_UNAUTHORIZED' && this.#session === fresh) {
+          this.#session = null;
+          await this.#notify({ ...fresh, refreshToken: null });
+        }
+        throw retryErr;
+      }
     }
   }
 
@@ -149,7 +290,7 @@ export class BrokerClient {
       if (apiError.ok) throw new BacklotError(apiError.value.error.code, apiError.value.error.message);
       throw new BacklotError(codeForStatus(response.status), `The broker refused the request (HTTP ${response.status}).`);
     }
-    const parsed = parseJson(schema, text);
+    const parsed = text === '' ? parseUndefined(schema) : parseJson(schema, text);
     if (!parsed.ok) {
       throw new BacklotError('ERR_PROTOCOL', 'The broker sent a reply this app does not understand. The broker and the app may be different versions.');
     }
@@ -180,4 +321,10 @@ async function readCapped(response: Response, limit: number): Promise<string> {
     chunks.push(value);
   }
   return Buffer.concat(chunks).toString('utf8');
+}
+
+/** An empty body parses as `undefined` (only the logout reply is allowed to be empty). */
+function parseUndefined<T>(schema: z.ZodType<T>): { ok: true; value: T } | { ok: false; reason: string } {
+  const result = schema.safeParse(undefined);
+  return result.success ? { ok: true, value: result.data } : { ok: false, reason: 'empty body' };
 }

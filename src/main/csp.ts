@@ -1,7 +1,7 @@
 /**
  * The renderer's Content Security Policy. `default-src 'none'` and then only
  * what the client needs: its own scripts and styles, video frames and images
- * from blobs, and network access to the one broker it is configured for: its
+ * from blobs, and network access to the brokers it is configured for: their
  * WebSocket for signalling, and its HTTP origin for parity with the web
  * client (in Electron, main makes the API calls). WebRTC media itself is not
  * governed by CSP.
@@ -31,10 +31,14 @@ function brokerSources(brokerUrl: string): string[] {
   return [http, ws];
 }
 
-/** Builds the CSP header value for the renderer, given the configured broker (or null). */
-export function buildCsp(brokerUrl: string | null, options: CspOptions = {}): string {
+/**
+ * Builds the CSP header value for the renderer, given the brokers it may reach
+ * (one, several when the policy pins a list or the user has profiles, or none).
+ */
+export function buildCsp(brokers: string | null | readonly string[], options: CspOptions = {}): string {
   const connect = new Set<string>();
-  if (brokerUrl !== null) for (const source of brokerSources(brokerUrl)) connect.add(source);
+  const list = brokers === null ? [] : typeof brokers === 'string' ? [brokers] : brokers;
+  for (const brokerUrl of list) for (const source of brokerSources(brokerUrl)) connect.add(source);
   if (options.allowLoopbackDemo === true) for (const source of LOOPBACK_DEMO_SOURCES) connect.add(source);
 
   const directives: [string, ...string[]][] = [

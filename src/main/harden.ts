@@ -76,9 +76,15 @@ export function externalUrlAllowed(url: string): boolean {
   }
 }
 
-/** A permission is granted only if it is on the allowlist and asked for by our own page. */
-export function permissionAllowed(permission: string, requestingUrl: string): boolean {
-  return ALLOWED_PERMISSIONS.has(permission as Permission) && isAppUrl(requestingUrl);
+/** Permissions that only make sense while the policy allows clipboard sync. */
+export const CLIPBOARD_PERMISSIONS: ReadonlySet<string> = new Set(['clipboard-read', 'clipboard-sanitized-write']);
+
+/**
+ * A permission is granted only if it is on the allowlist, asked for by our own
+ * page, and not switched off by policy (`policyAllows`, e.g. clipboard off).
+ */
+export function permissionAllowed(permission: string, requestingUrl: string, policyAllows: (permission: string) => boolean = () => true): boolean {
+  return ALLOWED_PERMISSIONS.has(permission as Permission) && isAppUrl(requestingUrl) && policyAllows(permission);
 }
 
 export interface HardenDeps {
@@ -87,6 +93,8 @@ export interface HardenDeps {
   /** The CSP for app:// responses (recomputed per response because the configured broker can change). */
   csp: () => string;
   warn: (message: string) => void;
+  /** Policy veto over allowlisted permissions (clipboard off → no clipboard permissions). */
+  policyAllows?: (permission: string) => boolean;
 }
 
 // Hardening is idempotent: main.ts applies it from both `web-contents-created` and window creation.
@@ -133,11 +141,11 @@ export function hardenSession(session: Session, deps: HardenDeps): void {
   hardenedSessions.add(session);
 
   session.setPermissionRequestHandler((_contents, permission, callback, details) => {
-    const allowed = permissionAllowed(permission, details.requestingUrl);
+    const allowed = permissionAllowed(permission, details.requestingUrl, deps.policyAllows);
     if (!allowed) deps.warn(`Denied permission request: ${permission}`);
     callback(allowed);
   });
-  session.setPermissionCheckHandler((_contents, permission, requestingOrigin) => permissionAllowed(permission, requestingOrigin));
+  session.setPermissionCheckHandler((_contents, permission, requestingOrigin) => permissionAllowed(permission, requestingOrigin, deps.policyAllows));
   // WebHID, Web Serial and WebUSB: a remote-desktop client has no business with local devices.
   session.setDevicePermissionHandler(() => false);
   session.on('will-download', (event) => event.preventDefault());

@@ -15,8 +15,13 @@ const MAX_REASON_CHARS = 512;
 type RequestOf<C extends IpcChannel> = z.output<(typeof IpcRequest)[C]>;
 type ResponseOf<C extends IpcChannel> = z.output<(typeof IpcResponse)[C]>;
 
+/** Who sent a message, for the handlers that care which window asked (session state reports). */
+export interface IpcContext {
+  sender: object;
+}
+
 /** What each channel does, once the sender and payload have been checked. */
-export type IpcHandlers = { [C in IpcChannel]: (payload: RequestOf<C>) => Promise<ResponseOf<C>> };
+export type IpcHandlers = { [C in IpcChannel]: (payload: RequestOf<C>, context: IpcContext) => Promise<ResponseOf<C>> };
 
 /** The parts of Electron's `IpcMainInvokeEvent` the sender check reads. */
 export interface InvokeEventLike {
@@ -74,9 +79,9 @@ export async function handleInvoke<C extends IpcChannel>(
     const reason = z.prettifyError(parsed.error).slice(0, MAX_REASON_CHARS);
     return { ok: false, error: { code: 'ERR_BAD_REQUEST', message: `Malformed request: ${reason}` } };
   }
-  const handler = options.handlers[channel] as (payload: RequestOf<C>) => Promise<ResponseOf<C>>;
+  const handler = options.handlers[channel] as (payload: RequestOf<C>, context: IpcContext) => Promise<ResponseOf<C>>;
   try {
-    return { ok: true, value: await handler(parsed.data) };
+    return { ok: true, value: await handler(parsed.data, { sender: event.sender }) };
   } catch (err) {
     if (!(err instanceof BacklotError)) options.warn(`IPC ${channel} failed unexpectedly: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
     return { ok: false, error: toIpcError(err) };

@@ -6,6 +6,7 @@
  */
 import type { z } from 'zod';
 import type { IPC, IpcChannel, IpcReply, IpcRequest, IpcResponse } from './ipc.js';
+import type { OpenRequest } from './managed-policy.js';
 
 /** The name the API is exposed under on `window`. */
 export const BRIDGE_KEY = 'backlot';
@@ -23,9 +24,33 @@ export interface BacklotApi {
   startDemo(): BridgeReply<typeof IPC.demoStart>;
   /** Signs in; main keeps the token, the renderer gets the user's names. */
   login(payload: BridgeRequest<typeof IPC.authLogin>): BridgeReply<typeof IPC.authLogin>;
+  /** Completes a sign-in that answered `mfa-required`. */
+  submitTotp(payload: BridgeRequest<typeof IPC.authTotp>): BridgeReply<typeof IPC.authTotp>;
+  /** Signs in with the remembered credentials, if any (null when there are none or they no longer work). */
+  resumeSession(): BridgeReply<typeof IPC.authResume>;
+  /** Signs out everywhere: revokes the refresh token, wipes what was stored, closes session windows. */
   logout(): BridgeReply<typeof IPC.authLogout>;
+  /** Whether a sign-in can be remembered on this machine, and if not, why (a sentence to show). */
+  credentialsStatus(): BridgeReply<typeof IPC.credentialsStatus>;
+  /** Every setting as `{value, locked, source}`; locked ones are shown read-only ("Managed by your studio"). */
+  getSettings(payload?: BridgeRequest<typeof IPC.settingsGet>): BridgeReply<typeof IPC.settingsGet>;
+  /** Changes the user's own settings; a locked key is refused with ERR_FORBIDDEN. */
+  setSettings(payload: BridgeRequest<typeof IPC.settingsSet>): BridgeReply<typeof IPC.settingsSet>;
+  listProfiles(): BridgeReply<typeof IPC.profilesList>;
+  saveProfile(payload: BridgeRequest<typeof IPC.profilesSave>): BridgeReply<typeof IPC.profilesSave>;
+  removeProfile(payload: BridgeRequest<typeof IPC.profilesRemove>): BridgeReply<typeof IPC.profilesRemove>;
   listWorkstations(): BridgeReply<typeof IPC.workstationsList>;
   requestSession(payload: BridgeRequest<typeof IPC.sessionRequest>): BridgeReply<typeof IPC.sessionRequest>;
+  /** Opens (or focuses) the window for a session with this workstation (`#session=<id>`). */
+  openSession(payload: BridgeRequest<typeof IPC.sessionOpen>): BridgeReply<typeof IPC.sessionOpen>;
+  /** A session window reports its connection state, so main can track (and on sign-out close) sessions. */
+  reportSessionState(payload: BridgeRequest<typeof IPC.sessionState>): BridgeReply<typeof IPC.sessionState>;
+  /** The deep link / connection file that launched the app, once (null afterwards or if none). */
+  takeOpenRequest(): BridgeReply<typeof IPC.openTake>;
+  /** Saves a redacted diagnostics bundle for IT where the user chooses; null when cancelled. */
+  exportDiagnostics(): BridgeReply<typeof IPC.diagnosticsExport>;
+  /** Called when a deep link or connection file arrives while the app runs. Returns an unsubscribe. */
+  onOpenRequest(callback: (request: OpenRequest) => void): () => void;
 }
 
 declare global {

@@ -1,8 +1,11 @@
 /**
  * Smoke test of the packaged-style Electron app through Playwright's
- * `_electron`. It needs an Electron binary; build machines install the
- * electron package with ELECTRON_SKIP_BINARY_DOWNLOAD (GitHub is unreachable),
- * so there the suite reports itself skipped with the reason.
+ * `_electron`: launch, sign in against a local broker (the tiny HTTP broker of
+ * the main-process tests, on 127.0.0.1), see the workstation list, and check
+ * the hardening from the page's side. It needs an Electron binary; build
+ * machines install the electron package with ELECTRON_SKIP_BINARY_DOWNLOAD
+ * (GitHub is unreachable), so there the suite reports itself skipped with the
+ * reason.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -12,6 +15,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { _electron, type ElectronApplication, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GOOD_PASSWORD, startFakeBroker, type FakeBroker } from '../main/fake-broker.js';
+import { signIn } from './fixtures.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const SKIP_REASON = 'no Electron binary: ELECTRON_SKIP_BINARY_DOWNLOAD on build machines';
@@ -37,8 +42,10 @@ describe.skipIf(!binary)(`Electron app smoke test${binary ? '' : ` (skipped: ${S
   let app: ElectronApplication;
   let page: Page;
   let userData: string;
+  let broker: FakeBroker;
 
   beforeAll(async () => {
+    broker = await startFakeBroker();
     execFileSync(process.execPath, [join(root, 'scripts', 'build-electron.mjs')], { cwd: root, stdio: 'inherit' });
     expect(existsSync(join(root, 'dist', 'renderer', 'index.html')), 'run `npm run build:renderer` first').toBe(true);
     userData = mkdtempSync(join(tmpdir(), 'backlot-e2e-'));
@@ -47,7 +54,7 @@ describe.skipIf(!binary)(`Electron app smoke test${binary ? '' : ` (skipped: ${S
       // Chromium refuses to run its sandbox as root (CI containers); the app's own sandbox settings are asserted below.
       args: [...(process.getuid?.() === 0 ? ['--no-sandbox'] : []), `--user-data-dir=${userData}`, '.'],
       cwd: root,
-      env: { ...process.env, BACKLOT_BROKER_URL: 'https://broker.invalid' },
+      env: { ...process.env, BACKLOT_BROKER_URL: broker.url },
     });
     page = await app.firstWindow();
     await page.waitForLoadState('domcontentloaded');
@@ -55,6 +62,7 @@ describe.skipIf(!binary)(`Electron app smoke test${binary ? '' : ` (skipped: ${S
 
   afterAll(async () => {
     await app?.close();
+    await broker?.close();
     if (userData) rmSync(userData, { recursive: true, force: true });
   });
 
@@ -73,7 +81,27 @@ describe.skipIf(!binary)(`Electron app smoke test${binary ? '' : ` (skipped: ${S
       };
     });
     expect(globals).toEqual({
-      bridge: ['getConfig', 'listWorkstations', 'login', 'logout', 'requestSession', 'startDemo'],
+      bridge: [
+        'credentialsStatus',
+        'exportDiagnostics',
+        'getConfig',
+        'getSettings',
+        'listProfiles',
+        'listWorkstations',
+        'login',
+        'logout',
+        'onOpenRequest',
+        'openSession',
+        'removeProfile',
+        'reportSessionState',
+        'requestSession',
+        'resumeSession',
+        'saveProfile',
+        'setSettings',
+        'startDemo',
+        'submitTotp',
+        'takeOpenRequest',
+      ],
       require: 'undefined',
       process: 'undefined',
       ipcRenderer: 'undefined',
@@ -82,7 +110,15 @@ describe.skipIf(!binary)(`Electron app smoke test${binary ? '' : ` (skipped: ${S
 
   it('answers getConfig over the bridge with the configured broker', async () => {
     const reply = await page.evaluate(() => (window as unknown as { backlot: { getConfig(): Promise<unknown> } }).backlot.getConfig());
-    expect(reply).toMatchObject({ ok: true, value: { brokerUrl: 'https://broker.invalid', demoAvailable: false } });
+    expect(reply).toMatchObject({ ok: true, value: { brokerUrl: broker.url, demoAvailable: false, policyError: null } });
+  });
+
+  it('signs in against the local broker and shows the workstation list; no token reaches the page', async () => {
+    await signIn(page, 'ana', GOOD_PASSWORD);
+    await page.getByText('WS-042').first().waitFor({ timeout: 15_000 });
+    expect(broker.requests.map((r) => r.path)).toEqual(expect.arrayContaining(['/api/login', '/api/workstations']));
+    const pageText = await page.evaluate(() => document.documentElement.outerHTML + JSON.stringify(localStorage) + JSON.stringify(sessionStorage));
+    for (const token of broker.accessTokens) expect(pageText).not.toContain(token);
   });
 
   it('refuses a malformed bridge call with a reason', async () => {
@@ -105,7 +141,7 @@ describe.skipIf(!binary)(`Electron app smoke test${binary ? '' : ` (skipped: ${S
   it('sends a CSP that allows only the configured broker', async () => {
     const csp = await app.evaluate(async ({ net }) => (await net.fetch('app://backlot/index.html')).headers.get('content-security-policy'));
     expect(csp).toContain("default-src 'none'");
-    expect(csp).toContain('connect-src https://broker.invalid wss://broker.invalid');
+    expect(csp).toContain(`connect-src ${broker.url} ${broker.url.replace(/^http/, 'ws')}`);
   });
 
   it('blocks the page from connecting anywhere else', async () => {

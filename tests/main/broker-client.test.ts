@@ -26,8 +26,8 @@ describe('BrokerClient against a real HTTP server', () => {
 
   it('signs in, lists workstations and requests a grant, sending the bearer token', async () => {
     const client = new BrokerClient();
-    const user = await client.login(broker.url, { username: 'ana', password: GOOD_PASSWORD });
-    expect(user).toEqual({ username: 'ana', displayName: 'Ana Artist' });
+    const outcome = await client.login(broker.url, { username: 'ana', password: GOOD_PASSWORD });
+    expect(outcome).toEqual({ status: 'ok', user: { username: 'ana', displayName: 'Ana Artist' } });
     expect(await client.listWorkstations()).toEqual(WORKSTATIONS);
     expect(await client.requestSession({ workstationId: 'ws-042' })).toEqual(GRANT);
 
@@ -51,9 +51,9 @@ describe('BrokerClient against a real HTTP server', () => {
     expect(err.message).toBe('wrong username or password');
   });
 
-  it('reports an account that needs a one-time code, and stays signed out', async () => {
+  it('reports an account that needs a one-time code, and stays signed out until the code', async () => {
     const client = new BrokerClient();
-    expect((await failure(client.login(broker.url, { username: 'mfa-user', password: GOOD_PASSWORD }))).code).toBe('ERR_MFA_REQUIRED');
+    expect(await client.login(broker.url, { username: 'mfa-user', password: GOOD_PASSWORD })).toEqual({ status: 'mfa-required' });
     expect(client.brokerUrl).toBeNull();
   });
 

@@ -41,6 +41,19 @@ describe('electron-builder.yml', () => {
     expect(targets(config.mac)).toEqual(expect.arrayContaining(['dmg', 'pkg']));
     expect(targets(config.linux)).toEqual(expect.arrayContaining(['AppImage', 'deb', 'rpm']));
     expect(config.nsis).toMatchObject({ perMachine: true });
+    expect(config.msi).toMatchObject({ perMachine: true });
+    expect(config.pkg).toMatchObject({ installLocation: '/Applications' });
+  });
+
+  it('ships the baked-in studio policy inside the app archive', () => {
+    // scripts/dist.mjs writes dist/policy/installer-policy.json; src/main/policy.ts reads it from there.
+    expect(config.files).toContain('dist/**');
+    expect(config.files).not.toContain('!dist/policy/**');
+    expect(readFileSync(new URL('../../scripts/dist.mjs', import.meta.url), 'utf8')).toContain("join(root, 'dist', 'policy', 'installer-policy.json')");
+  });
+
+  it('publishes update metadata for a generic (studio-hosted) update server', () => {
+    expect(config.publish).toMatchObject({ provider: 'generic', url: '${env.BACKLOT_UPDATE_URL}' });
   });
 
   it('registers backlot:// links and .backlot files', () => {
@@ -48,6 +61,7 @@ describe('electron-builder.yml', () => {
     expect(protocols.flatMap((p) => p.schemes)).toContain('backlot');
     const associations = config.fileAssociations as { ext: string }[];
     expect(associations.map((a) => a.ext)).toContain('backlot');
+    expect((config.linux as { mimeTypes: string[] }).mimeTypes).toEqual(expect.arrayContaining(['x-scheme-handler/backlot', 'application/x-backlot']));
   });
 
   it('flips the security fuses', () => {
@@ -58,6 +72,7 @@ describe('electron-builder.yml', () => {
       enableNodeCliInspectArguments: false,
       enableEmbeddedAsarIntegrityValidation: true,
       onlyLoadAppFromAsar: true,
+      grantFileProtocolExtraPrivileges: false,
     });
     expect(config.asar).toBe(true);
   });

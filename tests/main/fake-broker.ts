@@ -6,6 +6,9 @@ import type { LoginResponse, SessionGrant, WorkstationList } from '../../src/sha
 
 export const GOOD_PASSWORD = 'correct horse battery staple';
 export const ACCESS_TOKEN = 'tok_' + 'a'.repeat(40);
+export const MFA_TOKEN = 'mfa_' + 'c'.repeat(40);
+/** The code the fake accepts for `mfa-user`. */
+export const GOOD_TOTP = '123456';
 
 export const WORKSTATIONS: WorkstationList = {
   workstations: [{ id: 'ws-042', name: 'WS-042', online: true, inUse: false }],
@@ -29,6 +32,10 @@ export interface FakeBroker {
   override: Map<string, { status: number; body: string; headers?: Record<string, string> }>;
   /** Paths that never answer. */
   hang: Set<string>;
+  /** Access tokens the broker accepts right now (clear it to simulate expiry). */
+  accessTokens: Set<string>;
+  /** Refresh tokens the broker accepts right now; each use rotates it. */
+  refreshTokens: Set<string>;
   close(): Promise<void>;
 }
 
@@ -47,6 +54,18 @@ export async function startFakeBroker(): Promise<FakeBroker> {
   const requests: FakeBroker['requests'] = [];
   const override: FakeBroker['override'] = new Map();
   const hang = new Set<string>();
+  const accessTokens = new Set<string>();
+  const refreshTokens = new Set<string>();
+  let issued = 0;
+  /** A successful sign-in: the first access token is ACCESS_TOKEN, later ones are new; every refresh token is new. */
+  const loginOk = (username: string): LoginResponse => {
+    issued += 1;
+    const accessToken = issued === 1 ? ACCESS_TOKEN : `tok_${String(issued).padStart(40, '0')}`;
+    const refreshToken = `ref_${String(issued).padStart(40, '0')}`;
+    accessTokens.add(accessToken);
+    refreshTokens.add(refreshToken);
+    return { status: 'ok', accessToken, refreshToken, expiresAt: Date.now() + 60_000, user: { username, displayName: 'Ana Artist' } };
+  };
 
   const server: Server = createServer((req, res) => {
     void (async () => {
@@ -60,19 +79,38 @@ export async function startFakeBroker(): Promise<FakeBroker> {
         res.end(scripted.body);
         return;
       }
-      const authed = req.headers.authorization === `Bearer ${ACCESS_TOKEN}`;
+      const bearer = req.headers.authorization?.replace(/^Bearer /, '');
+      const authed = bearer !== undefined && accessTokens.has(bearer);
+      const unauthorized = () => send(res, 401, { error: { code: 'ERR_UNAUTHORIZED', message: 'sign in again' } });
       if (path === '/api/login' && req.method === 'POST') {
         const creds = JSON.parse(body) as { username: string; password: string };
-        if (creds.username === 'mfa-user') return send(res, 200, { status: 'mfa-required', method: 'totp', mfaToken: 'mfa_' + 'c'.repeat(40), expiresAt: Date.now() + 60_000 });
         if (creds.password !== GOOD_PASSWORD) return send(res, 401, { error: { code: 'ERR_BAD_CREDENTIALS', message: 'wrong username or password' } });
-        const reply: LoginResponse = { status: 'ok', accessToken: ACCESS_TOKEN, expiresAt: Date.now() + 60_000, user: { username: creds.username, displayName: 'Ana Artist' } };
-        return send(res, 200, reply);
+        if (creds.username === 'mfa-user') return send(res, 200, { status: 'mfa-required', method: 'totp', mfaToken: MFA_TOKEN, expiresAt: Date.now() + 60_000 });
+        return send(res, 200, loginOk(creds.username));
+      }
+      if (path === '/api/login/totp' && req.method === 'POST') {
+        const { mfaToken, code } = JSON.parse(body) as { mfaToken: string; code: string };
+        if (mfaToken !== MFA_TOKEN || code !== GOOD_TOTP) return send(res, 401, { error: { code: 'ERR_BAD_TOTP', message: 'wrong code' } });
+        return send(res, 200, loginOk('mfa-user'));
+      }
+      if (path === '/api/token/refresh' && req.method === 'POST') {
+        const { refreshToken } = JSON.parse(body) as { refreshToken: string };
+        if (!refreshTokens.delete(refreshToken)) return unauthorized();
+        return send(res, 200, loginOk('ana'));
+      }
+      if (path === '/api/logout' && req.method === 'POST') {
+        if (!authed) return unauthorized();
+        const { refreshToken } = JSON.parse(body || '{}') as { refreshToken?: string };
+        if (refreshToken !== undefined) refreshTokens.delete(refreshToken);
+        accessTokens.delete(bearer);
+        res.writeHead(204).end();
+        return;
       }
       if (path === '/api/workstations' && req.method === 'GET') {
-        return authed ? send(res, 200, WORKSTATIONS) : send(res, 401, { error: { code: 'ERR_UNAUTHORIZED', message: 'sign in again' } });
+        return authed ? send(res, 200, WORKSTATIONS) : unauthorized();
       }
       if (path === '/api/sessions' && req.method === 'POST') {
-        return authed ? send(res, 201, GRANT) : send(res, 401, { error: { code: 'ERR_UNAUTHORIZED', message: 'sign in again' } });
+        return authed ? send(res, 201, GRANT) : unauthorized();
       }
       send(res, 404, { error: { code: 'ERR_NOT_FOUND', message: 'no such endpoint' } });
     })();
@@ -84,6 +122,8 @@ export async function startFakeBroker(): Promise<FakeBroker> {
     requests,
     override,
     hang,
+    accessTokens,
+    refreshTokens,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

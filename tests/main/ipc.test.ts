@@ -36,10 +36,22 @@ const grant: SessionGrant = {
 function setup() {
   const ourContents = { id: 1 };
   const handlers: IpcHandlers = {
-    [IPC.appConfig]: vi.fn(() => Promise.resolve({ brokerUrl: null, demoAvailable: true, version: '0.1.0' })),
+    [IPC.appConfig]: vi.fn(() => Promise.resolve({ brokerUrl: null, demoAvailable: true, version: '0.1.0', policyError: null })),
     [IPC.demoStart]: vi.fn(() => Promise.reject(new BacklotError('ERR_NOT_FOUND', 'no demo here'))),
-    [IPC.authLogin]: vi.fn(() => Promise.resolve({ username: 'ana', displayName: 'Ana' })),
+    [IPC.authLogin]: vi.fn(() => Promise.resolve({ status: 'ok' as const, user: { username: 'ana', displayName: 'Ana' } })),
+    [IPC.authTotp]: vi.fn(() => Promise.resolve({ username: 'ana', displayName: 'Ana' })),
+    [IPC.authResume]: vi.fn(() => Promise.resolve(null)),
     [IPC.authLogout]: vi.fn(() => Promise.resolve(null)),
+    [IPC.credentialsStatus]: vi.fn(() => Promise.resolve({ canRemember: true, reason: null, message: null, remembered: false })),
+    [IPC.settingsGet]: vi.fn(() => Promise.reject(new Error('unused'))),
+    [IPC.settingsSet]: vi.fn(() => Promise.reject(new Error('unused'))),
+    [IPC.profilesList]: vi.fn(() => Promise.reject(new Error('unused'))),
+    [IPC.profilesSave]: vi.fn(() => Promise.reject(new Error('unused'))),
+    [IPC.profilesRemove]: vi.fn(() => Promise.reject(new Error('unused'))),
+    [IPC.sessionOpen]: vi.fn(() => Promise.resolve(null)),
+    [IPC.sessionState]: vi.fn(() => Promise.resolve(null)),
+    [IPC.openTake]: vi.fn(() => Promise.resolve(null)),
+    [IPC.diagnosticsExport]: vi.fn(() => Promise.resolve(null)),
     [IPC.workstationsList]: vi.fn(() => Promise.reject(new Error('/home/ana/secret path in a stack trace'))),
     [IPC.sessionRequest]: vi.fn(() => Promise.resolve(grant)),
   };
@@ -62,12 +74,12 @@ describe('registerIpc', () => {
     const { invoke, handlers, ours } = setup();
     const reply = await invoke(IPC.sessionRequest, ours, { workstationId: 'ws-042' });
     expect(reply).toEqual({ ok: true, value: grant });
-    expect(handlers[IPC.sessionRequest]).toHaveBeenCalledWith({ workstationId: 'ws-042' });
+    expect(handlers[IPC.sessionRequest]).toHaveBeenCalledWith({ workstationId: 'ws-042' }, { sender: ours.sender });
   });
 
   it('accepts channels without payload when nothing is sent', async () => {
     const { invoke, ours } = setup();
-    expect(await invoke(IPC.appConfig, ours)).toEqual({ ok: true, value: { brokerUrl: null, demoAvailable: true, version: '0.1.0' } });
+    expect(await invoke(IPC.appConfig, ours)).toEqual({ ok: true, value: { brokerUrl: null, demoAvailable: true, version: '0.1.0', policyError: null } });
   });
 
   describe('refuses a foreign sender', () => {
@@ -97,6 +109,18 @@ describe('registerIpc', () => {
       [IPC.authLogin, [{ username: '', password: 'pw', brokerUrl: 'https://broker.example' }]],
       [IPC.appConfig, [{ sneaky: true }]],
       [IPC.authLogout, [undefined, 'second argument']],
+      [IPC.authTotp, [{ code: '12345' }]],
+      [IPC.authTotp, [{ code: '123456', mfaToken: 'from-the-page' }]],
+      [IPC.settingsSet, [{ updateUrl: 'https://evil.example/updates' }]],
+      [IPC.settingsSet, [{ maxFps: 10_000 }]],
+      [IPC.settingsGet, [{ profileId: '../../etc' }]],
+      [IPC.profilesSave, [{ id: 'x', name: 'X', brokerUrl: 'https://b.example', password: 'hunter2' }]],
+      [IPC.profilesSave, [{ id: 'x', name: 'X', brokerUrl: 'file:///etc/passwd' }]],
+      [IPC.profilesRemove, [{ id: '' }]],
+      [IPC.sessionOpen, [{ workstationId: 'ws-042?x=1' }]],
+      [IPC.sessionState, [{ workstationId: 'ws-042', state: 'hacked' }]],
+      [IPC.openTake, [{ profileId: 'x' }]],
+      [IPC.diagnosticsExport, [{ path: '/etc/passwd' }]],
     ])('%s %j', async (channel, args) => {
       const { invoke, handlers, ours } = setup();
       const reply = (await invoke(channel, ours, ...args)) as { ok: boolean; error?: { code: string; message: string } };
@@ -118,6 +142,24 @@ describe('registerIpc', () => {
       expect(warn).toHaveBeenCalled();
       expect(JSON.stringify(warn.mock.calls)).not.toContain('hunter2');
     });
+  });
+
+  it('every channel refuses a foreign sender before parsing or acting', async () => {
+    for (const channel of Object.values(IPC)) {
+      const { invoke, handlers, ours } = setup();
+      const reply = await invoke(channel, { ...ours, sender: { id: 666 } }, undefined);
+      expect(reply, channel).toMatchObject({ ok: false, error: { code: 'ERR_FORBIDDEN' } });
+      expect(handlers[channel], channel).not.toHaveBeenCalled();
+    }
+  });
+
+  it('every channel refuses a payload of the wrong type', async () => {
+    for (const channel of Object.values(IPC)) {
+      const { invoke, handlers, ours } = setup();
+      const reply = await invoke(channel, ours, 42);
+      expect(reply, channel).toMatchObject({ ok: false, error: { code: 'ERR_BAD_REQUEST' } });
+      expect(handlers[channel], channel).not.toHaveBeenCalled();
+    }
   });
 
   it('passes a BacklotError code through to the renderer', async () => {

@@ -51,6 +51,9 @@ vi.mock('electron', async () => {
       return Promise.resolve();
     }
     isDestroyed = () => false;
+    isMinimized = () => false;
+    restore = vi.fn();
+    focus = vi.fn();
     show = vi.fn();
   }
   const app = {
@@ -81,6 +84,13 @@ vi.mock('electron', async () => {
       handle: (scheme: string, handler: (request: Request) => Response) => fake.protocolHandlers.set(scheme, handler),
     },
     shell: { openExternal: vi.fn(() => Promise.resolve()) },
+    dialog: { showSaveDialog: vi.fn(() => Promise.resolve({ canceled: true })) },
+    safeStorage: {
+      isEncryptionAvailable: () => false,
+      encryptString: () => Buffer.alloc(0),
+      decryptString: () => '',
+      getSelectedStorageBackend: () => 'basic_text',
+    },
   };
 });
 
@@ -130,10 +140,24 @@ describe('main.ts wiring', () => {
     const fromWindow = { sender: win.webContents, senderFrame: { url: 'app://backlot/index.html', parent: null } };
     expect(await getConfig(fromWindow)).toEqual({
       ok: true,
-      value: { brokerUrl: 'https://broker.studio.example', demoAvailable: false, version: '0.1.0-test' },
+      value: { brokerUrl: 'https://broker.studio.example', demoAvailable: false, version: '0.1.0-test', policyError: null },
     });
     const stranger = { sender: new EventEmitter(), senderFrame: { url: 'app://backlot/index.html', parent: null } };
     expect(await getConfig(stranger)).toMatchObject({ ok: false, error: { code: 'ERR_FORBIDDEN' } });
+  });
+
+  it('reports that credentials cannot be remembered without a keyring, and why', async () => {
+    const status = fake.ipcHandlers.get('credentials.status')!;
+    const win = fake.windows[0]!;
+    const reply = await status({ sender: win.webContents, senderFrame: { url: 'app://backlot/index.html', parent: null } });
+    expect(reply).toMatchObject({ ok: true, value: { canRemember: false, reason: 'encryption-unavailable', remembered: false } });
+  });
+
+  it('registers a handler for every channel and listens for deep links', () => {
+    expect([...fake.ipcHandlers.keys()]).toContain('open.take');
+    expect(fake.appListeners.has('second-instance')).toBe(true);
+    expect(fake.appListeners.has('open-url')).toBe(true);
+    expect(fake.appListeners.has('open-file')).toBe(true);
   });
 
   it('quits when the last window closes (except on macOS)', () => {
