@@ -1,0 +1,128 @@
+/**
+ * Where the glass-to-glass time goes, first stage: the host agent's capture.
+ * Runs ffmpeg exactly as the host agent does (`x11grabArgs`: x11grab, I420,
+ * raw frames to a pipe) on a 1920x1080 display with the desktop content and
+ * the marker, and times each marker change from the flip to the moment the
+ * first I420 frame showing it has fully arrived in this (Node) process. That
+ * is the part of the pipeline before libwebrtc: grab wait + grab + colour
+ * conversion + pipe. Encode, network, jitter buffer and decode come from the
+ * WebRTC stats of the stream runs (see glass.ts and BENCHMARKS.md).
+ */
+import { spawn } from 'node:child_process';
+import { x11grabArgs } from '../src/host/capture/x11grab-capture.js';
+import { startXvfb } from '../src/demo/xvfb.js';
+import { startContent } from './lib/browsers.js';
+import { MARKER } from './lib/content.js';
+import { openMarker, PALETTE, type Flip } from './lib/marker.js';
+import { onCleanup, sleep } from './lib/proc.js';
+import { epochNow } from './lib/probe.js';
+import { median, r1, summary } from './lib/stats.js';
+
+export interface CaptureStage {
+  fps_requested: number;
+  fps_delivered: number | null;
+  flip_to_frame_in_node: ReturnType<typeof summary>;
+  missed: number;
+}
+
+export interface BreakdownResult {
+  capture: CaptureStage[];
+  summary: Record<string, number | null>;
+}
+
+/** BT.601 limited-range luma of each palette colour: what the I420 Y plane holds for the marker. */
+const LUMA = PALETTE.map(([r, g, b]) => 16 + (65.481 * r + 128.553 * g + 24.966 * b) / 255);
+
+async function captureStage(display: string, width: number, height: number, fps: number, samples: number): Promise<CaptureStage> {
+  const marker = await openMarker(display, MARKER.x, MARKER.y, MARKER.size);
+  const proc = spawn('ffmpeg', x11grabArgs(display, width, height, fps), { stdio: ['ignore', 'pipe', 'ignore'], detached: true });
+  const kill = async () => {
+    try {
+      process.kill(-proc.pid!, 'SIGKILL');
+    } catch {
+      // Already gone.
+    }
+  };
+  const unregister = onCleanup('breakdown ffmpeg', kill);
+  const frameBytes = (width * height * 3) / 2;
+  const cx = MARKER.x + MARKER.size / 2;
+  const cy = MARKER.y + MARKER.size / 2;
+  const changes: { cls: number; t: number }[] = [];
+  const frameTimes: number[] = [];
+  let last = -1;
+  let pending: Buffer[] = [];
+  let have = 0;
+  proc.stdout.on('data', (chunk: Buffer) => {
+    const t = epochNow();
+    pending.push(chunk);
+    have += chunk.length;
+    // Join the chunks only once a whole frame is here (joining on every chunk would cost more than the grab).
+    while (have >= frameBytes) {
+      const buf = Buffer.concat(pending);
+      frameTimes.push(t);
+      let sum = 0;
+      for (let dy = -4; dy < 4; dy++) for (let dx = -4; dx < 4; dx++) sum += buf[(cy + dy) * width + cx + dx]!;
+      const y = sum / 64;
+      let cls = 0;
+      LUMA.forEach((l, i) => {
+        if (Math.abs(l - y) < Math.abs(LUMA[cls]! - y)) cls = i;
+      });
+      if (cls !== last) {
+        last = cls;
+        changes.push({ cls, t });
+      }
+      const rest = buf.subarray(frameBytes);
+      pending = rest.length > 0 ? [Buffer.from(rest)] : [];
+      have = rest.length;
+    }
+  });
+  try {
+    await sleep(1_500);
+    const flips: Flip[] = [];
+    for (let i = 0; i < samples; i++) {
+      flips.push(await marker.flip());
+      await sleep(150 + Math.random() * 60);
+    }
+    await sleep(500);
+    const lat: number[] = [];
+    const used = new Set<number>();
+    for (const c of changes) {
+      let match;
+      for (const f of flips) if (f.cls === c.cls && f.t <= c.t) match = f;
+      if (!match || used.has(match.i)) continue;
+      used.add(match.i);
+      lat.push(c.t - match.t);
+    }
+    const window = frameTimes.filter((t) => t >= flips[0]!.t);
+    const span = (window[window.length - 1]! - window[0]!) / 1000;
+    return { fps_requested: fps, fps_delivered: span > 0 ? r1((window.length - 1) / span) : null, flip_to_frame_in_node: summary(lat), missed: samples - lat.length };
+  } finally {
+    unregister();
+    await kill();
+    await marker.close();
+  }
+}
+
+export async function runBreakdown(opts: { samples: number }): Promise<BreakdownResult> {
+  const display = await startXvfb(1920, 1080);
+  onCleanup('breakdown Xvfb', () => display.stop());
+  const content = await startContent(display.display, 1920, 1080);
+  try {
+    await sleep(1_000);
+    const capture: CaptureStage[] = [];
+    for (const fps of [30, 60]) capture.push(await captureStage(display.display, 1920, 1080, fps, opts.samples));
+    return {
+      capture,
+      summary: {
+        capture_1080p30_ms_p50: capture[0]!.flip_to_frame_in_node.p50,
+        capture_1080p60_ms_p50: capture[1]!.flip_to_frame_in_node.p50,
+        capture_1080p60_fps: capture[1]!.fps_delivered,
+        capture_1080p30_fps: capture[0]!.fps_delivered,
+        half_frame_interval_30: r1(median([1000 / 60])),
+      },
+    };
+  } finally {
+    await content.close();
+    await display.stop();
+  }
+}

@@ -1,0 +1,69 @@
+/**
+ * Backlot's side of the run: the demo stack (Xvfb, the broker with SQLite and
+ * a real enrolment), the host agent as its own process (so its CPU, with its
+ * ffmpeg child, can be read), and the web client in the artist's browser
+ * signing in and connecting through its own UI.
+ */
+import { resolve } from 'node:path';
+import type { Page } from 'playwright-core';
+import { DEMO_WORKSTATION, startDemoStack, type DemoStack } from '../../src/demo/stack.js';
+import { onCleanup, startChild, waitUntil, type Child } from './proc.js';
+
+export const ROOT = resolve(import.meta.dirname, '../..');
+export const CLIENT_PASSWORD = 'bench horse battery staple';
+
+export async function startStack(width: number, height: number, webRoot: string): Promise<DemoStack> {
+  const stack = await startDemoStack({ width, height, webRoot, desktop: false, host: false, password: CLIENT_PASSWORD });
+  onCleanup('demo stack', () => stack.stop());
+  return stack;
+}
+
+/** Starts `src/host/cli.ts run` for the stack's workstation at `fps`, and waits until the broker sees it online. */
+export async function startHostProcess(stack: DemoStack, fps: number): Promise<Child> {
+  const child = startChild(
+    `host agent @${fps}`,
+    process.execPath,
+    [
+      '--import', 'tsx', 'src/host/cli.ts', 'run',
+      '--display', stack.display.display,
+      '--broker', stack.url,
+      '--workstation', DEMO_WORKSTATION.id,
+      '--secret', stack.hostSecret,
+      '--fps', String(fps),
+      '--log-level', 'warn',
+    ],
+    { cwd: ROOT, env: { ...process.env, HOME: process.env.HOME ?? '/tmp' } },
+  );
+  try {
+    await waitUntil('host agent online', () => (child.exited() ? Promise.reject(new Error(`host agent exited:\n${child.output()}`)) : stack.broker.hub.isOnline(DEMO_WORKSTATION.id)), 30_000);
+  } catch (err) {
+    await child.stop();
+    throw err;
+  }
+  return child;
+}
+
+/** Signs in through the web client's form and connects to the workstation; resolves when video plays. */
+export async function connectClient(page: Page, stack: DemoStack): Promise<void> {
+  await page.goto(`${stack.url}/`);
+  await page.getByLabel('Username').fill(stack.username);
+  await page.getByLabel('Password').fill(CLIENT_PASSWORD);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  const row = page.locator(`[data-workstation="${DEMO_WORKSTATION.id}"]`);
+  await waitUntil('workstation online in the list', async () => ((await row.textContent().catch(() => '')) ?? '').includes('Online'), 20_000);
+  await row.getByRole('button', { name: 'Connect' }).click();
+  await page.waitForFunction(
+    () => {
+      const v = document.querySelector('video');
+      return !!v && v.videoWidth > 0 && v.getVideoPlaybackQuality().totalVideoFrames >= 10;
+    },
+    undefined,
+    { timeout: 30_000 },
+  );
+}
+
+/** Ends the session from the client (or just leaves the page) and waits until the broker has no session. */
+export async function disconnectClient(page: Page, stack: DemoStack): Promise<void> {
+  await page.goto('about:blank').catch(() => undefined);
+  await waitUntil('session ended', () => !stack.broker.hub.isInUse(DEMO_WORKSTATION.id), 10_000).catch(() => undefined);
+}
