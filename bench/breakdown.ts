@@ -36,12 +36,13 @@ const LUMA = PALETTE.map(([r, g, b]) => 16 + (65.481 * r + 128.553 * g + 24.966 
 async function captureStage(display: string, width: number, height: number, fps: number, samples: number): Promise<CaptureStage> {
   const marker = await openMarker(display, MARKER.x, MARKER.y, MARKER.size);
   const proc = spawn('ffmpeg', x11grabArgs(display, width, height, fps), { stdio: ['ignore', 'pipe', 'ignore'], detached: true });
-  const kill = async () => {
+  const kill = (): Promise<void> => {
     try {
       process.kill(-proc.pid!, 'SIGKILL');
     } catch {
       // Already gone.
     }
+    return Promise.resolve();
   };
   const unregister = onCleanup('breakdown ffmpeg', kill);
   const frameBytes = (width * height * 3) / 2;

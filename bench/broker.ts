@@ -67,7 +67,7 @@ class Host {
       const timer = setTimeout(() => reject(new Error('host auth timeout')), 30_000);
       ws.on('open', () => ws.send(JSON.stringify({ type: 'auth', workstationId: this.id, secret: this.secret })));
       ws.on('message', (raw) => {
-        const m = JSON.parse(raw.toString()) as Msg;
+        const m = JSON.parse((raw as Buffer).toString('utf8')) as Msg;
         if (m.type === 'ready') {
           clearTimeout(timer);
           resolve();
@@ -109,7 +109,7 @@ function clientSocket(url: string, grantToken: string): Promise<{ ws: WebSocket;
     const ws = new WebSocket(url);
     const listeners = new Set<(m: Msg) => void>();
     ws.on('message', (raw) => {
-      const m = JSON.parse(raw.toString()) as Msg;
+      const m = JSON.parse((raw as Buffer).toString('utf8')) as Msg;
       for (const l of listeners) l(m);
     });
     ws.on('error', reject);
@@ -242,7 +242,7 @@ export async function runBroker(opts: { connections: number; quick: boolean }): 
   const closeSockets = () => {
     for (const h of hosts) h.ws?.terminate();
   };
-  onCleanup('broker sockets', async () => closeSockets());
+  onCleanup('broker sockets', () => Promise.resolve(closeSockets()));
   try {
     // The listening line is logged at info; with LOG_LEVEL=warn, find the port from /proc instead.
     const base = await waitUntil('broker listening', () => (broker.exited() ? Promise.reject(new Error(`broker exited:\n${broker.output()}`)) : listeningUrl(broker.pid)), 30_000, 200);

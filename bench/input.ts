@@ -43,7 +43,7 @@ const CLIENT_RECORDER = `(() => {
 const KEYS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ'.split('').map((c) => `Key${c}`);
 
 export async function measureInput(client: Page, host: Page, screen: { width: number; height: number }, samples: number): Promise<InputResult> {
-  const box = await client.evaluate(`(() => { const r = document.querySelector('video').getBoundingClientRect(); return { x: r.x, y: r.y, w: r.width, h: r.height }; })()`) as { x: number; y: number; w: number; h: number };
+  const box = await client.evaluate<{ x: number; y: number; w: number; h: number }>(`(() => { const r = document.querySelector('video').getBoundingClientRect(); return { x: r.x, y: r.y, w: r.width, h: r.height }; })()`);
   const scale = Math.min(box.w / screen.width, box.h / screen.height);
   const offX = box.x + (box.w - screen.width * scale) / 2;
   const offY = box.y + (box.h - screen.height * scale) / 2;
@@ -85,8 +85,8 @@ export async function measureInput(client: Page, host: Page, screen: { width: nu
   }
   await sleep(1_000);
 
-  const clientEvents = (await client.evaluate('window.__benchInput.slice()')) as Ev[];
-  const hostEvents = (await host.evaluate('window.__backlotEvents.slice()')) as Ev[];
+  const clientEvents = await client.evaluate<Ev[]>('window.__benchInput.slice()');
+  const hostEvents = await host.evaluate<Ev[]>('window.__backlotEvents.slice()');
   const near = (e: Ev, hx: number, hy: number) => Math.abs(e.x - hx) <= tol && Math.abs(e.y - hy) <= tol;
 
   const pointer: number[] = [];

@@ -46,7 +46,7 @@ export async function startBaseline(origin: string, sender: Page, receiver: Page
       });
     };`);
   await sender.click('#share');
-  const settings = (await sender.evaluate(`(async () => {
+  const settings = await sender.evaluate<BaselineLink['settings']>(`(async () => {
     const stream = await window.__share;
     const track = stream.getVideoTracks()[0];
     const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle' });
@@ -56,9 +56,9 @@ export async function startBaseline(origin: string, sender: Page, receiver: Page
     await window.__gathered(pc);
     const s = track.getSettings();
     return { width: s.width, height: s.height, frameRate: s.frameRate };
-  })()`)) as BaselineLink['settings'];
-  const offer = (await sender.evaluate('({ type: window.__benchPc.localDescription.type, sdp: window.__benchPc.localDescription.sdp })')) as RTCSessionDescriptionInit;
-  const answer = (await receiver.evaluate(
+  })()`);
+  const offer = await sender.evaluate<RTCSessionDescriptionInit>('({ type: window.__benchPc.localDescription.type, sdp: window.__benchPc.localDescription.sdp })');
+  const answer = await receiver.evaluate<RTCSessionDescriptionInit>(
     `(async (offer) => {
       const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle' });
       window.__benchPc = pc;
@@ -69,7 +69,7 @@ export async function startBaseline(origin: string, sender: Page, receiver: Page
       await window.__gathered(pc);
       return { type: pc.localDescription.type, sdp: pc.localDescription.sdp };
     })(${JSON.stringify(offer)})`,
-  )) as RTCSessionDescriptionInit;
+  );
   await sender.evaluate(`window.__benchPc.setRemoteDescription(${JSON.stringify(answer)})`);
   await receiver.waitForFunction(
     () => {

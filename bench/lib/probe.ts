@@ -153,7 +153,7 @@ export async function clockOffset(page: Page): Promise<{ offsetMs: number; uncer
   let best = { offsetMs: 0, uncertaintyMs: Infinity };
   for (let i = 0; i < 15; i++) {
     const t0 = epochNow();
-    const p = await page.evaluate('performance.timeOrigin + performance.now()') as number;
+    const p = await page.evaluate<number>('performance.timeOrigin + performance.now()');
     const t1 = epochNow();
     const half = (t1 - t0) / 2;
     if (half < best.uncertaintyMs) best = { offsetMs: p - (t0 + t1) / 2, uncertaintyMs: half };

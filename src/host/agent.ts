@@ -10,13 +10,18 @@ import { z } from 'zod';
 import type { CaptureSource } from './capture/capture-source.js';
 import { X11GrabCapture } from './capture/x11grab-capture.js';
 import { BrokerLink, hostSocketUrl, type BrokerEvent, type LinkState } from './broker-link.js';
+import type { Clipboard } from './clipboard/clipboard.js';
+import { X11Clipboard } from './clipboard/x11-clipboard.js';
+import type { CursorSource } from './cursor/cursor-source.js';
+import { X11CursorSource } from './cursor/x11-cursor.js';
 import { describeError, HostError } from './errors.js';
 import type { Injector } from './input/injector.js';
 import { XTestInjector } from './input/xtest-injector.js';
+import { MAX_CAPTURE_FPS } from './quality.js';
 import { HostSession, type SessionEndReason } from './session.js';
 
 export const DEFAULT_FPS = 30;
-export const MAX_FPS = 120;
+export const MAX_FPS = MAX_CAPTURE_FPS;
 
 /** Options of a host agent, validated at every entry point (CLI and in-process). */
 export const HostAgentOptions = z.strictObject({
@@ -27,6 +32,12 @@ export const HostAgentOptions = z.strictObject({
   workstationId: z.string().min(1).max(128).regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, . _ - only'),
   secret: z.string().min(16, 'at least 16 characters').max(512),
   fps: z.number().int().min(1).max(MAX_FPS).default(DEFAULT_FPS),
+  /**
+   * Leave the cursor out of the video and rely on `cursor` control messages
+   * for the client to draw it locally. Off by default: a client that does not
+   * draw the cursor would show none.
+   */
+  localCursor: z.boolean().default(false),
 });
 export type HostAgentOptions = z.input<typeof HostAgentOptions>;
 
@@ -36,6 +47,10 @@ export interface HostAgentDeps {
   logger?: Logger;
   createCapture?: (options: z.output<typeof HostAgentOptions>, logger: Logger) => CaptureSource;
   openInjector?: (options: z.output<typeof HostAgentOptions>, logger: Logger) => Promise<Injector>;
+  /** Defaults to XFIXES on the display. */
+  openCursor?: (options: z.output<typeof HostAgentOptions>, logger: Logger) => Promise<CursorSource>;
+  /** Defaults to the X CLIPBOARD selection on the display. */
+  openClipboard?: (options: z.output<typeof HostAgentOptions>, logger: Logger) => Promise<Clipboard>;
 }
 
 export interface HostAgent {
@@ -52,13 +67,15 @@ export interface HostAgent {
  */
 // eslint-disable-next-line @typescript-eslint/require-await -- async so that bad options reject like every other start-up failure
 export async function startHostAgent(input: HostAgentOptions & HostAgentDeps): Promise<HostAgent> {
-  const { logger: givenLogger, createCapture: givenCapture, openInjector: givenInjector, ...rest } = input;
+  const { logger: givenLogger, createCapture: givenCapture, openInjector: givenInjector, openCursor: givenCursor, openClipboard: givenClipboard, ...rest } = input;
   const parsed = HostAgentOptions.safeParse(rest);
   if (!parsed.success) throw new HostError('ERR_BAD_OPTIONS', z.prettifyError(parsed.error));
   const options = parsed.data;
   const logger = givenLogger ?? pino({ name: 'backlot-host' });
-  const createCapture = givenCapture ?? ((o, log) => new X11GrabCapture({ display: o.display, fps: o.fps, logger: log }));
+  const createCapture = givenCapture ?? ((o, log) => new X11GrabCapture({ display: o.display, drawMouse: !o.localCursor, logger: log }));
   const openInjector = givenInjector ?? ((o, log) => XTestInjector.open(o.display, log));
+  const openCursor = givenCursor ?? ((o, log) => X11CursorSource.open(o.display, log));
+  const openClipboard = givenClipboard ?? ((o, log) => X11Clipboard.open(o.display, log));
 
   let current: HostSession | undefined;
   let stopping = false;
@@ -104,8 +121,12 @@ export async function startHostAgent(input: HostAgentOptions & HostAgentDeps): P
       sessionId: msg.sessionId,
       user: msg.user,
       iceServers: msg.iceServers,
+      policy: msg.policy,
+      fps: options.fps,
       capture: createCapture(options, logger.child({ component: 'capture' })),
       openInjector: () => openInjector(options, logger.child({ component: 'injector' })),
+      openCursor: () => openCursor(options, logger.child({ component: 'cursor' })),
+      openClipboard: () => openClipboard(options, logger.child({ component: 'clipboard' })),
       logger,
       sendSignal: (data) => link.send({ type: 'signal', sessionId: msg.sessionId, data }),
       onEnded: (reason) => sessionEnded(session, reason),

@@ -1,16 +1,20 @@
 /**
  * Command line of the host agent:
- *   tsx src/host/cli.ts run --display :99 --broker http://127.0.0.1:8080 \
- *     --workstation ws-demo --secret <secret> [--fps 30] [--log-level info]
- * Flags fall back to BACKLOT_BROKER, BACKLOT_WORKSTATION, BACKLOT_HOST_SECRET
- * and DISPLAY. Exit codes: 0 after a clean stop, 1 on a runtime failure,
- * 2 on bad usage.
+ *   backlot-host enrol --broker URL --code CODE [--config PATH]
+ *   backlot-host run [--config PATH] [--display :0] [--fps 30] [--local-cursor]
+ *                    [--broker URL --workstation ID --secret S] [--log-level info]
+ * `run` reads the configuration file that `enrol` wrote; environment
+ * variables (BACKLOT_BROKER, BACKLOT_WORKSTATION, BACKLOT_HOST_SECRET,
+ * DISPLAY) override it and flags override both. Exit codes: 0 after a clean
+ * stop, 1 on a runtime failure, 2 on bad usage.
  */
 import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { z } from 'zod';
 import { HostAgentOptions, startHostAgent, type HostAgent } from './agent.js';
-import { describeError } from './errors.js';
+import { defaultConfigPath, readConfig, type HostConfig } from './config.js';
+import { enrol } from './enrol.js';
+import { describeError, HostError } from './errors.js';
 
 const EXIT_OK = 0;
 const EXIT_FAILURE = 1;
@@ -18,14 +22,18 @@ const EXIT_USAGE = 2;
 /** A second signal, or a stop that hangs longer than this, exits at once. */
 const FORCED_EXIT_MS = 10_000;
 
-const USAGE = `Usage: backlot-host run [options]
+const USAGE = `Usage:
+  backlot-host enrol --broker <url> --code <code> [--config <path>]
+  backlot-host run [options]
 
-Options:
+Run options (each overrides the configuration file):
+  --config <path>        configuration file (default ${defaultConfigPath()})
   --display <:N>         X display to stream and control   (env DISPLAY)
   --broker <url>         broker base URL, http(s)://…      (env BACKLOT_BROKER)
   --workstation <id>     this workstation's id             (env BACKLOT_WORKSTATION)
   --secret <secret>      this workstation's secret         (env BACKLOT_HOST_SECRET)
-  --fps <n>              capture frame rate (default 30)
+  --fps <n>              default frame rate, 1-60 (default 30)
+  --local-cursor         leave the cursor out of the video (the client draws it)
   --log-level <level>    trace|debug|info|warn|error (default info)
   -h, --help             show this help
 `;
@@ -37,19 +45,21 @@ function usageError(message: string): never {
   process.exit(EXIT_USAGE);
 }
 
-function parseCommandLine(argv: string[]): { options: z.output<typeof HostAgentOptions>; logLevel: z.infer<typeof LogLevel> } {
-  let parsed;
+function parseCommandLine(argv: string[]) {
   try {
-    parsed = parseArgs({
+    return parseArgs({
       args: argv,
       allowPositionals: true,
       strict: true,
       options: {
+        config: { type: 'string' },
+        code: { type: 'string' },
         display: { type: 'string' },
         broker: { type: 'string' },
         workstation: { type: 'string' },
         secret: { type: 'string' },
         fps: { type: 'string' },
+        'local-cursor': { type: 'boolean' },
         'log-level': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -57,42 +67,65 @@ function parseCommandLine(argv: string[]): { options: z.output<typeof HostAgentO
   } catch (err) {
     usageError((err as Error).message);
   }
-  const { values, positionals } = parsed;
-  if (values.help) {
-    console.log(USAGE);
-    process.exit(EXIT_OK);
-  }
-  if (positionals.length !== 1 || positionals[0] !== 'run') usageError(`expected the command "run", got ${JSON.stringify(positionals.join(' '))}`);
+}
 
+type Parsed = ReturnType<typeof parseCommandLine>;
+
+async function runEnrol({ values }: Parsed): Promise<void> {
+  const brokerUrl = values.broker ?? process.env.BACKLOT_BROKER;
+  if (!brokerUrl) usageError('enrol needs --broker');
+  if (!values.code) usageError('enrol needs --code');
+  const configPath = values.config ?? defaultConfigPath();
+  try {
+    const config = await enrol({ brokerUrl, code: values.code, configPath });
+    // Never print the secret: only where it went.
+    console.error(`backlot-host: enrolled as ${config.workstationId}${config.name ? ` (${config.name})` : ''}; configuration written to ${configPath}`);
+    process.exit(EXIT_OK);
+  } catch (err) {
+    console.error(`backlot-host: enrolment failed: ${describeError(err)}`);
+    process.exit(err instanceof HostError && err.code === 'ERR_BAD_OPTIONS' ? EXIT_USAGE : EXIT_FAILURE);
+  }
+}
+
+async function loadConfig(values: Parsed['values']): Promise<Partial<HostConfig>> {
+  const explicit = values.config;
+  try {
+    return await readConfig(explicit ?? defaultConfigPath());
+  } catch (err) {
+    // Without --config a missing default file is fine when flags/env give everything.
+    if (!explicit && err instanceof HostError && err.message.startsWith('no configuration')) return {};
+    console.error(`backlot-host: ${describeError(err)}`);
+    process.exit(EXIT_USAGE);
+  }
+}
+
+async function runAgent({ values }: Parsed): Promise<void> {
+  const config = await loadConfig(values);
   const env = process.env;
   const fpsText = values.fps;
   const candidate = {
-    display: values.display ?? env.DISPLAY,
-    brokerUrl: values.broker ?? env.BACKLOT_BROKER,
-    workstationId: values.workstation ?? env.BACKLOT_WORKSTATION,
-    secret: values.secret ?? env.BACKLOT_HOST_SECRET,
-    ...(fpsText === undefined ? {} : { fps: /^\d+$/.test(fpsText) ? Number(fpsText) : Number.NaN }),
+    display: values.display ?? env.DISPLAY ?? config.display,
+    brokerUrl: values.broker ?? env.BACKLOT_BROKER ?? config.brokerUrl,
+    workstationId: values.workstation ?? env.BACKLOT_WORKSTATION ?? config.workstationId,
+    secret: values.secret ?? env.BACKLOT_HOST_SECRET ?? config.secret,
+    ...(fpsText === undefined ? (config.fps === undefined ? {} : { fps: config.fps }) : { fps: /^\d+$/.test(fpsText) ? Number(fpsText) : Number.NaN }),
+    localCursor: values['local-cursor'] ?? config.localCursor ?? false,
   };
-  const options = HostAgentOptions.safeParse(candidate);
-  if (!options.success) {
+  const parsed = HostAgentOptions.safeParse(candidate);
+  if (!parsed.success) {
     // Name the flag, never echo the values: one of them is the secret.
     const flagOf: Record<string, string> = { display: '--display', brokerUrl: '--broker', workstationId: '--workstation', secret: '--secret', fps: '--fps' };
-    const problems = options.error.issues.map((i) => `${flagOf[String(i.path[0])] ?? String(i.path[0])}: ${i.message}`);
+    const problems = parsed.error.issues.map((i) => `${flagOf[String(i.path[0])] ?? String(i.path[0])}: ${i.message}`);
     usageError(problems.join('\n'));
   }
   const logLevel = LogLevel.safeParse(values['log-level'] ?? 'info');
   if (!logLevel.success) usageError(`--log-level must be one of ${LogLevel.options.join(', ')}`);
-  return { options: options.data, logLevel: logLevel.data };
-}
-
-async function main(): Promise<void> {
-  const { options, logLevel } = parseCommandLine(process.argv.slice(2));
   // The secret is never passed to the logger; redaction guards against a future slip.
-  const logger = pino({ name: 'backlot-host', level: logLevel, redact: ['secret', '*.secret'] });
+  const logger = pino({ name: 'backlot-host', level: logLevel.data, redact: ['secret', '*.secret'] });
 
   let agent: HostAgent;
   try {
-    agent = await startHostAgent({ ...options, logger });
+    agent = await startHostAgent({ ...parsed.data, logger });
   } catch (err) {
     logger.fatal({ err: describeError(err) }, 'host agent failed to start');
     process.exit(EXIT_FAILURE);
@@ -120,6 +153,18 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', shutdown);
   process.on('SIGINT', shutdown);
+}
+
+async function main(): Promise<void> {
+  const parsed = parseCommandLine(process.argv.slice(2));
+  if (parsed.values.help) {
+    console.log(USAGE);
+    process.exit(EXIT_OK);
+  }
+  const command = parsed.positionals.join(' ');
+  if (command === 'enrol') return runEnrol(parsed);
+  if (command === 'run') return runAgent(parsed);
+  usageError(`expected the command "enrol" or "run", got ${JSON.stringify(command)}`);
 }
 
 void main();

@@ -16,6 +16,18 @@ export const HOST_ERROR_CODES = [
   'ERR_PEER_FAILED',
   /** Options given to the agent or the command line are invalid. */
   'ERR_BAD_OPTIONS',
+  /** The configuration file is missing, unreadable or invalid. */
+  'ERR_CONFIG',
+  /** The broker could not be reached (enrolment). */
+  'ERR_BROKER_UNREACHABLE',
+  /** The broker says the enrolment code is wrong, used or expired. */
+  'ERR_ENROLMENT_CODE',
+  /** The broker limits enrolment attempts; try later. */
+  'ERR_RATE_LIMITED',
+  /** Enrolment failed for another reason (unexpected answer). */
+  'ERR_ENROLMENT_FAILED',
+  /** Clipboard text too large for this platform's clipboard transfer. */
+  'ERR_CLIPBOARD_TOO_LARGE',
 ] as const;
 export type HostErrorCode = (typeof HOST_ERROR_CODES)[number];
 

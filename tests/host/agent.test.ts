@@ -60,6 +60,9 @@ async function startReady(): Promise<Started> {
       injectors.push(i);
       return Promise.resolve(i);
     },
+    // No display here: the optional extras fail to open and the session runs without them.
+    openCursor: () => Promise.reject(new Error('no display in this test')),
+    openClipboard: () => Promise.reject(new Error('no display in this test')),
   });
   const auth = await broker.next('auth');
   expect(auth).toEqual({ type: 'auth', workstationId: 'ws-demo', secret: SECRET });

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeInput, encodeInput, MouseButton } from '../../src/shared/input.js';
-import { InputRouter } from '../../src/host/input/input-router.js';
+import { decodeInput, encodeInput, MouseButton, PenFlag } from '../../src/shared/input.js';
+import { HEARTBEAT_TIMEOUT_MS, InputRouter } from '../../src/host/input/input-router.js';
 import { RecordingInjector } from './helpers/recording-injector.js';
 
 describe('InputRouter', () => {
@@ -33,22 +33,72 @@ describe('InputRouter', () => {
     expect(router.stats().dropped.wrongChannel).toBe(2);
   });
 
-  it('ignores heartbeats and counts unsupported, unmapped and non-binary messages', () => {
+  it('never injects heartbeats and counts unmapped and non-binary messages', () => {
     const injector = new RecordingInjector(new Set(['F24']));
     const drops: string[] = [];
-    const router = new InputRouter(injector, (reason) => drops.push(reason));
+    const router = new InputRouter(injector, { onDrop: (reason) => drops.push(reason) });
     router.handle('input', encodeInput({ op: 'heartbeat', seq: 7 }));
-    router.handle('input', encodeInput({ op: 'text', text: 'é' }));
     router.handle('input', encodeInput({ op: 'key', code: 'F24', down: true }));
     router.handle('input', 'not binary');
     router.handle('input', new Uint8Array(0));
     expect(injector.events).toEqual([]);
-    expect(drops).toEqual(['unsupported', 'unmapped', 'invalid', 'invalid']);
+    expect(drops).toEqual(['unmapped', 'invalid', 'invalid']);
     expect(router.stats()).toEqual({
-      received: 5,
+      received: 4,
       injected: 0,
-      dropped: { invalid: 2, wrongChannel: 0, unsupported: 1, unmapped: 1, injectorError: 0 },
+      dropped: { invalid: 2, wrongChannel: 0, unmapped: 1, untypable: 0, overflow: 0, injectorError: 0 },
+      heartbeats: 1,
+      heartbeatTimeouts: 0,
     });
+  });
+
+  it('passes text and full pen samples to the injector', () => {
+    const injector = new RecordingInjector();
+    const router = new InputRouter(injector);
+    router.handle('input', encodeInput({ op: 'text', text: 'é€😀' }));
+    router.handle('input', encodeInput({ op: 'pen', x: 100, y: 200, pressure: 40_000, tiltX: -30, tiltY: 45, twist: 270, flags: PenFlag.Contact | PenFlag.Barrel }));
+    expect(injector.events).toEqual([
+      { kind: 'text', text: 'é€😀' },
+      { kind: 'pen', sample: { x: 100, y: 200, pressure: 40_000, tiltX: -30, tiltY: 45, twist: 270, flags: PenFlag.Contact | PenFlag.Barrel } },
+    ]);
+  });
+
+  it('keeps later input behind text that is still being typed', async () => {
+    const injector = new RecordingInjector();
+    let open!: () => void;
+    injector.textGate = new Promise<void>((resolve) => (open = resolve));
+    const router = new InputRouter(injector);
+    router.handle('input', encodeInput({ op: 'text', text: 'ß' }));
+    router.handle('input', encodeInput({ op: 'key', code: 'Enter', down: true }));
+    router.handle('input', encodeInput({ op: 'key', code: 'Enter', down: false }));
+    expect(injector.events).toEqual([]);
+    open();
+    await expect.poll(() => injector.events.length).toBe(3);
+    expect(injector.events.map((e) => e.kind)).toEqual(['text', 'key', 'key']);
+  });
+
+  it('releases held input once heartbeats stop, once per silence', () => {
+    let now = 0;
+    const injector = new RecordingInjector();
+    const timeouts: number[] = [];
+    const router = new InputRouter(injector, { now: () => now, onHeartbeatTimeout: () => timeouts.push(now) });
+    router.handle('input', encodeInput({ op: 'key', code: 'ShiftLeft', down: true }));
+    now = HEARTBEAT_TIMEOUT_MS - 1;
+    router.checkHeartbeat();
+    expect(injector.events.filter((e) => e.kind === 'releaseAll')).toHaveLength(0);
+    router.handle('input', encodeInput({ op: 'heartbeat', seq: 1 }));
+    now += HEARTBEAT_TIMEOUT_MS - 1;
+    router.checkHeartbeat();
+    expect(injector.holding()).toBe(true);
+    now += 2;
+    router.checkHeartbeat();
+    expect(injector.events.at(-1)).toEqual({ kind: 'releaseAll' });
+    expect(injector.holding()).toBe(false);
+    // Nothing held any more: silence alone releases nothing again.
+    now += 10 * HEARTBEAT_TIMEOUT_MS;
+    router.checkHeartbeat();
+    expect(timeouts).toHaveLength(1);
+    expect(router.stats().heartbeatTimeouts).toBe(1);
   });
 
   it('counts an injector failure instead of throwing', () => {

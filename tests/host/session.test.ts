@@ -2,6 +2,8 @@
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { encodeInput } from '../../src/shared/input.js';
+import { DEFAULT_SESSION_POLICY, type SessionPolicy } from '../../src/shared/policy.js';
+import type { Clipboard } from '../../src/host/clipboard/clipboard.js';
 import type { SignalData } from '../../src/shared/protocol.js';
 import { HostSession, type SessionEndReason } from '../../src/host/session.js';
 import { createClientPeer, type ClientPeer } from './helpers/client-peer.js';
@@ -28,7 +30,22 @@ interface Rig {
 
 let rig: Rig | undefined;
 
-function setup(): Rig {
+class FakeClipboard implements Clipboard {
+  readonly written: string[] = [];
+  onChange: ((text: string) => void) | undefined;
+  write(text: string): Promise<void> {
+    this.written.push(text);
+    return Promise.resolve();
+  }
+  watch(onChange: (text: string) => void): void {
+    this.onChange = onChange;
+  }
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+function setup(policy: SessionPolicy = DEFAULT_SESSION_POLICY, clipboard?: Clipboard): Rig {
   const injector = new RecordingInjector();
   const capture = new SyntheticCapture();
   const ended: SessionEndReason[] = [];
@@ -38,8 +55,11 @@ function setup(): Rig {
     sessionId: 'sess-1',
     user: 'alice',
     iceServers: [],
+    policy,
+    fps: 30,
     capture,
     openInjector: () => Promise.resolve(injector),
+    ...(clipboard ? { openClipboard: () => Promise.resolve(clipboard) } : {}),
     logger,
     // Through JSON, as the broker would carry it.
     sendSignal: (data) => peerRef.client!.peer.signal(JSON.parse(JSON.stringify(data)) as never),
@@ -114,6 +134,8 @@ describe('HostSession', () => {
       sessionId: 'sess-2',
       user: 'bob',
       iceServers: [],
+      policy: DEFAULT_SESSION_POLICY,
+      fps: 30,
       capture,
       openInjector: () => Promise.resolve(injector),
       logger,
@@ -123,5 +145,57 @@ describe('HostSession', () => {
     await expect(session.start()).rejects.toThrow('no display');
     expect(ended).toEqual(['start-failed']);
     expect(injector.events.at(-1)).toEqual({ kind: 'close' });
+  });
+
+  it('answers pings, says hello, and drops malformed control messages without acting', async () => {
+    const { session, client } = setup();
+    await session.start();
+    await client.channelsOpen;
+    const hello = await client.nextControl('hello');
+    expect(hello.monitors).toHaveLength(1);
+    client.sendControl({ type: 'ping', id: 7, sentAt: 123.5 });
+    expect(await client.nextControl('pong')).toEqual({ type: 'pong', id: 7, sentAt: 123.5 });
+    for (const bad of ['not json', '{"type":"quality","request":{"width":"big"}}', '{"type":"shutdown"}', '{"type":"ping","id":-1,"sentAt":0}']) client.control.send(bad);
+    client.sendControl({ type: 'ping', id: 8, sentAt: 0 });
+    await client.nextControl('pong');
+    expect(session.stats().control).toMatchObject({ received: 6, dropped: 4 });
+    expect(session.stats().quality).toMatchObject({ width: 320, height: 240 });
+  });
+
+  it('reconfigures capture for a quality request, without touching the peer', async () => {
+    const { session, client, capture } = setup();
+    await session.start();
+    await client.channelsOpen;
+    client.sendControl({ type: 'quality', request: { width: 160, fps: 10 } });
+    const applied = await client.nextControl('quality.applied');
+    expect(applied.applied).toMatchObject({ width: 160, height: 120, fps: 10 });
+    expect(capture.settings.at(-1)).toEqual({ region: { x: 0, y: 0, width: 320, height: 240 }, width: 160, height: 120, fps: 10 });
+    expect(session.ended).toBe(false);
+  });
+
+  it('carries clipboard text both ways when policy says both, within the size limit', async () => {
+    const clipboard = new FakeClipboard();
+    const { session, client } = setup({ ...DEFAULT_SESSION_POLICY, clipboard: 'both', clipboardMaxBytes: 10 }, clipboard);
+    await session.start();
+    await client.channelsOpen;
+    await client.nextControl('hello');
+    client.sendControl({ type: 'clipboard', text: 'héllo' });
+    client.sendControl({ type: 'clipboard', text: 'far too long' });
+    expect(await client.nextControl('error')).toMatchObject({ code: 'ERR_CLIPBOARD_TOO_LARGE' });
+    expect(clipboard.written).toEqual(['héllo']);
+    clipboard.onChange!('from host');
+    clipboard.onChange!('way too long for it');
+    expect(await client.nextControl('clipboard')).toEqual({ type: 'clipboard', text: 'from host' });
+    expect(session.stats().control).toMatchObject({ clipboardIn: 1, clipboardOut: 1, clipboardRefused: 2 });
+  });
+
+  it('refuses clipboard text against the policy direction', async () => {
+    const clipboard = new FakeClipboard();
+    const { session, client } = setup({ ...DEFAULT_SESSION_POLICY, clipboard: 'host-to-client' }, clipboard);
+    await session.start();
+    await client.channelsOpen;
+    client.sendControl({ type: 'clipboard', text: 'paste me' });
+    expect(await client.nextControl('error')).toMatchObject({ code: 'ERR_CLIPBOARD_POLICY' });
+    expect(clipboard.written).toEqual([]);
   });
 });

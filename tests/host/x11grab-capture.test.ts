@@ -1,5 +1,6 @@
 /** X11GrabCapture against a real Xvfb and ffmpeg, read back through a wrtc video sink. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CaptureSettings } from '../../src/host/capture/capture-source.js';
 import { X11GrabCapture, x11grabArgs } from '../../src/host/capture/x11grab-capture.js';
 import type { HostError } from '../../src/host/errors.js';
 import { createVideoSink, type I420Frame, type VideoTrack } from '../../src/host/webrtc.js';
@@ -53,6 +54,8 @@ describe('x11grabArgs', () => {
   });
 });
 
+const FULL_30: CaptureSettings = { region: { x: 0, y: 0, width: 1280, height: 720 }, width: 1280, height: 720, fps: 30 };
+
 describe('X11GrabCapture on Xvfb', () => {
   let xvfb: Xvfb;
   beforeAll(async () => {
@@ -65,10 +68,10 @@ describe('X11GrabCapture on Xvfb', () => {
 
   it('streams full-size I420 frames showing what is on screen', async () => {
     const rect = await paintRect(xvfb.display, 100, 200, 300, 150, 0x00ff00);
-    const capture = new X11GrabCapture({ display: xvfb.display, fps: 30 });
+    const capture = new X11GrabCapture({ display: xvfb.display });
     const failures: HostError[] = [];
     try {
-      const track = await capture.start((err) => failures.push(err));
+      const track = await capture.start(FULL_30, (err) => failures.push(err));
       expect(track.kind).toBe('video');
       const frames = await collectFrames(track, 5);
       const last = frames.at(-1)!;
@@ -89,10 +92,35 @@ describe('X11GrabCapture on Xvfb', () => {
     expect(failures).toEqual([]);
   });
 
-  it('captures at close to the requested rate', async () => {
-    const capture = new X11GrabCapture({ display: xvfb.display, fps: 30 });
+  it('lists the one screen when RandR is off', async () => {
+    const capture = new X11GrabCapture({ display: xvfb.display });
+    expect(await capture.monitors()).toEqual([{ id: 'screen0', name: 'Screen 0', x: 0, y: 0, width: 1280, height: 720, primary: true }]);
+  });
+
+  it('switches region, size and rate by restarting ffmpeg under the same track', async () => {
+    const rect = await paintRect(xvfb.display, 640, 360, 640, 360, 0x00ff00);
+    const capture = new X11GrabCapture({ display: xvfb.display });
     try {
-      await capture.start(() => {});
+      const track = await capture.start(FULL_30, () => {});
+      await collectFrames(track, 2);
+      // The bottom-right quarter (all green), scaled down to 320x180 at 15 fps.
+      await capture.reconfigure({ region: { x: 640, y: 360, width: 640, height: 360 }, width: 320, height: 180, fps: 15 });
+      const frames = await collectFrames(track, 3);
+      const last = frames.at(-1)!;
+      expect([last.width, last.height]).toEqual([320, 180]);
+      expectColour(yuvAt(last, 10, 10), GREEN_YUV);
+      expectColour(yuvAt(last, 300, 170), GREEN_YUV);
+      expect(capture.stats()).toMatchObject({ width: 320, height: 180, restarts: 1 });
+    } finally {
+      await capture.stop();
+      await rect.close();
+    }
+  });
+
+  it('captures at close to the requested rate', async () => {
+    const capture = new X11GrabCapture({ display: xvfb.display });
+    try {
+      await capture.start(FULL_30, () => {});
       const before = capture.stats().framesCaptured;
       await new Promise((r) => setTimeout(r, 2_000));
       const fps = (capture.stats().framesCaptured - before) / 2;
@@ -105,21 +133,21 @@ describe('X11GrabCapture on Xvfb', () => {
   });
 
   it('fails to start with a stable code when ffmpeg is missing', async () => {
-    const capture = new X11GrabCapture({ display: xvfb.display, fps: 30, ffmpegPath: '/nonexistent/ffmpeg' });
-    await expect(capture.start(() => {})).rejects.toMatchObject({ code: 'ERR_CAPTURE_START' });
+    const capture = new X11GrabCapture({ display: xvfb.display, ffmpegPath: '/nonexistent/ffmpeg' });
+    await expect(capture.start(FULL_30, () => {})).rejects.toMatchObject({ code: 'ERR_CAPTURE_START' });
   });
 
   it('fails to start with a stable code when the display does not exist', async () => {
-    const capture = new X11GrabCapture({ display: ':1999', fps: 30 });
-    await expect(capture.start(() => {})).rejects.toMatchObject({ code: 'ERR_X11_CONNECT' });
+    const capture = new X11GrabCapture({ display: ':1999' });
+    await expect(capture.monitors()).rejects.toMatchObject({ code: 'ERR_X11_CONNECT' });
   });
 
   it('reports ffmpeg exiting while it streams', async () => {
     const own = await startXvfb('640x480');
-    const capture = new X11GrabCapture({ display: own.display, fps: 30 });
+    const capture = new X11GrabCapture({ display: own.display });
     try {
       const failed = new Promise<HostError>((resolve) => {
-        void capture.start(resolve);
+        void capture.start({ region: { x: 0, y: 0, width: 640, height: 480 }, width: 640, height: 480, fps: 30 }, resolve);
       });
       await new Promise((r) => setTimeout(r, 500));
       expect(capture.stats().framesCaptured).toBeGreaterThan(0);

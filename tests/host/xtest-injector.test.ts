@@ -1,6 +1,6 @@
 /** XTestInjector against a real Xvfb: what the X server and its clients see. */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { COORD_MAX, MouseButton } from '../../src/shared/input.js';
+import { COORD_MAX, MouseButton, PenFlag } from '../../src/shared/input.js';
 import { XTestInjector } from '../../src/host/input/xtest-injector.js';
 import { startXvfb, xrun, type Xvfb } from './helpers/xvfb.js';
 import { X11Observer } from './helpers/x11-observer.js';
@@ -123,4 +123,54 @@ describe('XTestInjector on Xvfb', () => {
     await injector.close();
     expect(await observer.pressedKeycodes()).toEqual([]);
   });
+
+  it('presses physical keycodes on this evdev server (KeyA is keycode 38)', async () => {
+    expect(injector.physicalKeys).toBe(true);
+    injector.key('KeyA', true);
+    injector.key('KeyA', false);
+    injector.key('ArrowUp', true);
+    injector.key('ArrowUp', false);
+    await injector.flush();
+    const events = await observer.waitForEvents(4);
+    expect(events.filter((e) => e.name === 'KeyPress').map((e) => e.detail)).toEqual([38, 111]);
+  });
+
+  it('types characters the layout lacks on spare keycodes and gives them back on close', async () => {
+    const untyped = await injector.text('A€');
+    expect(untyped).toBe(0);
+    await injector.flush();
+    const events = await observer.waitForEvents(6);
+    // 'A' is Shift + the a key; '€' a spare keycode bound to the Unicode keysym for U+20AC.
+    const presses = events.filter((e) => e.name === 'KeyPress').map((e) => e.detail);
+    expect(presses.slice(0, 2)).toEqual([50, 38]);
+    const spare = presses[2]!;
+    const bound = await boundKeysyms(spare);
+    expect(bound[0]).toBe(0x010020ac);
+    await injector.close();
+    expect((await boundKeysyms(spare)).filter((k) => k !== 0)).toEqual([]);
+    expect(await observer.pressedKeycodes()).toEqual([]);
+  });
+
+  it('drives the pointer and buttons from pen samples, keeping pressure and tilt at the boundary', async () => {
+    const sample = { x: COORD_MAX / 2, y: COORD_MAX / 2, pressure: 30_000, tiltX: 20, tiltY: -10, twist: 90 };
+    injector.pen({ ...sample, flags: PenFlag.InRange });
+    injector.pen({ ...sample, flags: PenFlag.InRange | PenFlag.Contact });
+    injector.pen({ ...sample, flags: PenFlag.InRange | PenFlag.Contact | PenFlag.Barrel });
+    expect(injector.held().buttons.sort()).toEqual([1, 3]);
+    injector.pen({ ...sample, flags: 0 });
+    await injector.flush();
+    const events = await observer.waitForEvents(4);
+    expect(events.map((e) => `${e.name}:${e.detail}`)).toEqual(['ButtonPress:1', 'ButtonPress:3', 'ButtonRelease:1', 'ButtonRelease:3']);
+    expect(await mouseLocation()).toEqual({ x: 640, y: 360 });
+    expect(injector.lastPen).toMatchObject({ pressure: 30_000, tiltX: 20, tiltY: -10, twist: 90 });
+    expect(injector.holding()).toBe(false);
+  });
 });
+
+/** The keysyms the server has bound to a keycode now (a fresh connection, so no cached mapping). */
+async function boundKeysyms(keycode: number): Promise<number[]> {
+  const out = await xrun(xvfb.display, 'xmodmap', ['-pke']);
+  const line = out.split('\n').find((l) => new RegExp(`^keycode\\s+${keycode} =`).test(l)) ?? '';
+  const names = line.split('=')[1]?.trim().split(/\s+/).filter(Boolean) ?? [];
+  return names.map((n) => (n === 'EuroSign' ? 0x010020ac : /^U[0-9A-F]+$/.test(n) ? 0x01000000 + parseInt(n.slice(1), 16) : n === 'NoSymbol' ? 0 : -1));
+}

@@ -1,9 +1,11 @@
 /**
  * The seam between "where pictures come from" and the WebRTC session. The
- * first implementation grabs X11 with ffmpeg and hands raw I420 frames to
- * libwebrtc's encoder; a hardware-encoder path (NVENC/VAAPI passing encoded
- * RTP through) or another platform's grabber implements the same interface.
+ * session only sees this interface: the ffmpeg pipeline (ffmpeg-capture.ts)
+ * with an X11 backend today, and Windows `ddagrab`/`gdigrab` or macOS
+ * `avfoundation` backends (ffmpeg-backends.ts) or a hardware-encoder path
+ * (NVENC/VAAPI passing encoded RTP through) behind the same interface.
  */
+import type { Monitor } from '../../shared/control.js';
 import type { HostError } from '../errors.js';
 import type { VideoTrack } from '../webrtc.js';
 
@@ -14,15 +16,38 @@ export interface CaptureStats {
   framesCaptured: number;
   /** Frames per second over the last measurement window (0 before the first). */
   fps: number;
+  /** Times the capture was restarted with new settings. */
+  restarts: number;
+}
+
+/** A rectangle of the host's desktop, in desktop pixels. */
+export interface CaptureRegion {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+/** What to capture and at which size and rate. */
+export interface CaptureSettings {
+  region: CaptureRegion;
+  /** Size of the frames handed to the encoder (scaled from the region); even numbers. */
+  width: number;
+  height: number;
+  fps: number;
 }
 
 export interface CaptureSource {
+  /** The host's monitors; the first one marked primary is the default. */
+  monitors(): Promise<Monitor[]>;
   /**
    * Starts capturing and returns the video track to send. Resolves once the
    * first frame has arrived, so a broken capture fails here, not later.
    * `onFailure` is called (once) if capture dies after starting.
    */
-  start(onFailure: (err: HostError) => void): Promise<VideoTrack>;
+  start(settings: CaptureSettings, onFailure: (err: HostError) => void): Promise<VideoTrack>;
+  /** Changes what is captured without ending the track (the peer is not renegotiated). */
+  reconfigure(settings: CaptureSettings): Promise<void>;
   /** Stops capturing and ends the track. Idempotent. */
   stop(): Promise<void>;
   stats(): CaptureStats;

@@ -28,8 +28,14 @@ export interface X11Client {
   on(event: 'error', listener: (err: Error) => void): void;
   on(event: 'event', listener: (ev: X11Event) => void): void;
   on(event: 'end' | 'close', listener: () => void): void;
-  require(name: 'xtest', cb: (err: Error | null, ext: XTestExtension) => void): void;
+  /** Loads an extension module of the x11 package (lib/ext/<name>.js); the caller names its type. */
+  require<T>(name: string, cb: (err: Error | null, ext: T) => void): void;
   GetKeyboardMapping(first: number, count: number, cb: (err: Error | null, rows: number[][]) => void): void;
+  /**
+   * Core request 100. Packed by lib/corereqs.js in x11 4.2 (checked: earlier
+   * releases had it as a stub); `keysyms` is keycodeCount × perKeycode long.
+   */
+  ChangeKeyboardMapping(firstKeycode: number, keysymsPerKeycode: number, keysyms: number[]): void;
   /** Round trip: resolves once every earlier request has been processed. */
   sync(): Promise<void>;
   close(cb?: (err?: Error) => void): void;
@@ -124,7 +130,7 @@ export async function queryScreenSize(display: string): Promise<{ width: number;
 /** Loads XTEST on an open connection. */
 export function requireXTest(dpy: X11Display): Promise<XTestExtension> {
   return new Promise((resolve, reject) => {
-    dpy.client.require('xtest', (err, ext) => {
+    dpy.client.require<XTestExtension>('xtest', (err, ext) => {
       if (err) reject(new HostError('ERR_XTEST_UNAVAILABLE', `XTEST extension unavailable: ${err.message}`, { cause: err }));
       else resolve(ext);
     });

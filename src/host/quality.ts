@@ -1,0 +1,127 @@
+/**
+ * What the stream should be, from what the client asked, what the session's
+ * policy allows and what the host can do. Pure, so the clamping rules are
+ * unit-tested without a display.
+ */
+import type { Monitor, QualityRequest } from '../shared/control.js';
+import type { SessionPolicy, VideoCodec } from '../shared/policy.js';
+import type { CaptureRegion, CaptureSettings } from './capture/capture-source.js';
+import { ALL_MONITORS } from './x11/monitors.js';
+
+/** Highest capture rate the ffmpeg pipeline is run at, whatever policy allows (issue 4: up to 60 fps). */
+export const MAX_CAPTURE_FPS = 60;
+/** Smallest frame we encode; below this libwebrtc's encoders misbehave and nobody can work. */
+const MIN_WIDTH = 160;
+const MIN_HEIGHT = 120;
+/** Codecs libwebrtc in @roamhq/wrtc can encode (it has no H.264 encoder). */
+export const ENCODABLE_CODECS: readonly VideoCodec[] = ['VP8', 'VP9', 'AV1'];
+
+/** The stream as it runs now: what `hello` and `quality.applied` report. */
+export interface StreamQuality {
+  monitor: string;
+  width: number;
+  height: number;
+  fps: number;
+  maxBitrateKbps: number;
+  codec: VideoCodec | undefined;
+}
+
+/** The region a monitor id selects; 'all' (or an unknown id) is the bounding box of every monitor. */
+export function regionOf(monitors: readonly Monitor[], id: string): CaptureRegion | undefined {
+  const one = monitors.find((m) => m.id === id);
+  if (one) return { x: one.x, y: one.y, width: one.width, height: one.height };
+  if (id !== ALL_MONITORS || monitors.length === 0) return undefined;
+  const x = Math.min(...monitors.map((m) => m.x));
+  const y = Math.min(...monitors.map((m) => m.y));
+  const right = Math.max(...monitors.map((m) => m.x + m.width));
+  const bottom = Math.max(...monitors.map((m) => m.y + m.height));
+  return { x, y, width: right - x, height: bottom - y };
+}
+
+/** The monitor a session starts on: the primary one. */
+export function defaultMonitor(monitors: readonly Monitor[]): string {
+  return (monitors.find((m) => m.primary) ?? monitors[0])?.id ?? ALL_MONITORS;
+}
+
+const even = (n: number): number => Math.max(2, Math.floor(n / 2) * 2);
+
+/**
+ * Fits `width`x`height` inside the region (we never upscale) and the policy's
+ * maximum, keeping the requested aspect ratio, in even pixels.
+ */
+function fitSize(width: number, height: number, region: CaptureRegion, policy: SessionPolicy): { width: number; height: number } {
+  const scale = Math.min(1, region.width / width, region.height / height, policy.maxWidth / width, policy.maxHeight / height);
+  return { width: even(Math.max(MIN_WIDTH, width * scale)), height: even(Math.max(MIN_HEIGHT, height * scale)) };
+}
+
+/**
+ * Applies a client's request on top of the current stream, clamped to policy
+ * and the host. Fields the client leaves out keep their current value; a
+ * new monitor without a size gets that monitor's native size (clamped).
+ */
+export function applyQualityRequest(
+  current: StreamQuality,
+  request: QualityRequest,
+  monitors: readonly Monitor[],
+  policy: SessionPolicy,
+): StreamQuality {
+  const monitor = request.monitor !== undefined && regionOf(monitors, request.monitor) ? request.monitor : current.monitor;
+  const region = regionOf(monitors, monitor) ?? { x: 0, y: 0, width: current.width, height: current.height };
+  const monitorChanged = monitor !== current.monitor;
+  const aspect = region.width / region.height;
+  let width = request.width ?? (request.height !== undefined ? Math.round(request.height * aspect) : monitorChanged ? region.width : current.width);
+  let height = request.height ?? (request.width !== undefined ? Math.round(request.width / aspect) : monitorChanged ? region.height : current.height);
+  ({ width, height } = fitSize(width, height, region, policy));
+  const fps = Math.max(1, Math.min(request.fps ?? current.fps, policy.maxFps, MAX_CAPTURE_FPS));
+  const maxBitrateKbps = Math.min(request.maxBitrateKbps ?? current.maxBitrateKbps, policy.maxBitrateKbps);
+  // A codec outside policy or that we cannot encode is ignored; the reply shows what stays.
+  const codec = request.codec !== undefined && allowedCodecs(policy).includes(request.codec) ? request.codec : current.codec;
+  return { monitor, width, height, fps, maxBitrateKbps, codec };
+}
+
+/** The first stream of a session: the primary monitor at native size, clamped. */
+export function initialQuality(monitors: readonly Monitor[], policy: SessionPolicy, fps: number): StreamQuality {
+  const monitor = defaultMonitor(monitors);
+  const region = regionOf(monitors, monitor) ?? { x: 0, y: 0, width: 1280, height: 720 };
+  const size = fitSize(region.width, region.height, region, policy);
+  return {
+    monitor,
+    ...size,
+    fps: Math.max(1, Math.min(fps, policy.maxFps, MAX_CAPTURE_FPS)),
+    maxBitrateKbps: policy.maxBitrateKbps,
+    codec: undefined,
+  };
+}
+
+/** Codecs this session may send, in the studio's order. */
+export function allowedCodecs(policy: SessionPolicy): VideoCodec[] {
+  return policy.codecs.filter((c) => ENCODABLE_CODECS.includes(c));
+}
+
+/**
+ * The codec to send: the client's explicit wish if allowed and offered,
+ * else the first codec in policy order that the client offered.
+ */
+export function chooseCodec(policy: SessionPolicy, offered: readonly string[], wish: VideoCodec | undefined): VideoCodec | undefined {
+  const usable = allowedCodecs(policy).filter((c) => offered.includes(c));
+  if (wish !== undefined && usable.includes(wish)) return wish;
+  return usable[0];
+}
+
+/** Capture settings for a stream quality. */
+export function captureSettingsFor(quality: StreamQuality, monitors: readonly Monitor[]): CaptureSettings {
+  const region = regionOf(monitors, quality.monitor) ?? { x: 0, y: 0, width: quality.width, height: quality.height };
+  return { region, width: quality.width, height: quality.height, fps: quality.fps };
+}
+
+/** The `applied` object of `hello` and `quality.applied`. */
+export function appliedOf(quality: StreamQuality): QualityRequest {
+  return {
+    monitor: quality.monitor,
+    width: quality.width,
+    height: quality.height,
+    fps: quality.fps,
+    maxBitrateKbps: quality.maxBitrateKbps,
+    ...(quality.codec === undefined ? {} : { codec: quality.codec }),
+  };
+}

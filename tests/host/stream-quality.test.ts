@@ -1,0 +1,164 @@
+/**
+ * What the client receives, read from the receiving peer's getStats():
+ * codec, resolution and frame rate follow the client's request, clamped to
+ * the session policy, with real capture (ffmpeg x11grab on Xvfb).
+ */
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_SESSION_POLICY, type SessionPolicy } from '../../src/shared/policy.js';
+import type { SignalData } from '../../src/shared/protocol.js';
+import { X11GrabCapture } from '../../src/host/capture/x11grab-capture.js';
+import { HostSession } from '../../src/host/session.js';
+import { createClientPeer, type ClientPeer } from './helpers/client-peer.js';
+import { RecordingInjector } from './helpers/recording-injector.js';
+import { startXvfb, xrun, type Xvfb } from './helpers/xvfb.js';
+
+const logger = pino({ level: process.env.TEST_LOG ?? 'silent' });
+let xvfb: Xvfb;
+let running: { session: HostSession; client: ClientPeer } | undefined;
+
+beforeAll(async () => {
+  xvfb = await startXvfb('1280x720');
+  await xrun(xvfb.display, 'xsetroot', ['-solid', '#336699']);
+});
+afterEach(async () => {
+  running?.client.peer.destroy();
+  await running?.session.end('agent-stopping');
+  running = undefined;
+});
+afterAll(async () => {
+  await xvfb?.stop();
+});
+
+async function connect(policy: SessionPolicy, fps = 30): Promise<{ session: HostSession; client: ClientPeer }> {
+  const ref: { client?: ClientPeer } = {};
+  const session = new HostSession({
+    sessionId: 'quality-1',
+    user: 'alice',
+    iceServers: [],
+    policy,
+    fps,
+    capture: new X11GrabCapture({ display: xvfb.display }),
+    openInjector: () => Promise.resolve(new RecordingInjector()),
+    logger,
+    sendSignal: (data) => ref.client!.peer.signal(JSON.parse(JSON.stringify(data)) as never),
+    onEnded: () => {},
+  });
+  const client = createClientPeer((data) => session.signal(JSON.parse(JSON.stringify(data)) as SignalData));
+  ref.client = client;
+  running = { session, client };
+  await session.start();
+  await client.channelsOpen;
+  await client.firstFrame;
+  return running;
+}
+
+/** Polls the receiver's stats until `check` passes; returns the last stats. */
+async function statsUntil(client: ClientPeer, check: (s: Awaited<ReturnType<ClientPeer['videoStats']>>) => boolean, timeoutMs = 15_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const s = await client.videoStats();
+    if (check(s)) return s;
+    if (Date.now() > deadline) throw new Error(`stats never matched: ${JSON.stringify(s)}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** Average received video bitrate over a window, after letting the new settings take hold. */
+async function receivedKbps(client: ClientPeer, settleMs = 1_500, windowMs = 3_000): Promise<number> {
+  await new Promise((r) => setTimeout(r, settleMs));
+  const a = await client.videoStats();
+  await new Promise((r) => setTimeout(r, windowMs));
+  const b = await client.videoStats();
+  return ((b.bytesReceived - a.bytesReceived) * 8) / windowMs;
+}
+
+/** High-entropy motion: the root window tiled with random bitmaps, changing ten times a second. */
+async function startNoise(display: string): Promise<{ stop(): Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), 'backlot-noise-'));
+  const files: string[] = [];
+  for (let i = 0; i < 4; i++) {
+    const bytes = randomBytes(128 * 128 / 8);
+    const body = [...bytes].map((b) => `0x${b.toString(16).padStart(2, '0')}`).join(',');
+    const file = join(dir, `n${i}.xbm`);
+    await writeFile(file, `#define n_width 128\n#define n_height 128\nstatic unsigned char n_bits[] = {${body}};\n`);
+    files.push(file);
+  }
+  const script = `while true; do for f in ${files.join(' ')}; do xsetroot -display ${display} -bitmap $f -fg red -bg blue; sleep 0.1; done; done`;
+  const proc = spawn('sh', ['-c', script], { stdio: 'ignore', detached: true });
+  return {
+    async stop() {
+      process.kill(-proc.pid!, 'SIGTERM');
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+describe('stream quality as the client receives it', () => {
+  it('starts at native size in the policy\'s first codec, then follows a quality request', async () => {
+    const { client } = await connect(DEFAULT_SESSION_POLICY);
+    const hello = await client.nextControl('hello');
+    expect(hello.monitors).toEqual([{ id: 'screen0', name: 'Screen 0', x: 0, y: 0, width: 1280, height: 720, primary: true }]);
+    expect(hello.applied).toMatchObject({ monitor: 'screen0', width: 1280, height: 720, fps: 30 });
+    // The receiver's rate estimate overshoots for the first second; wait for it to settle near 30.
+    const first = await statsUntil(client, (s) => s.frameWidth === 1280 && Math.abs((s.framesPerSecond ?? 0) - 30) <= 4);
+    expect(first).toMatchObject({ codec: 'VP9', frameWidth: 1280, frameHeight: 720 });
+
+    client.sendControl({ type: 'quality', request: { width: 640, height: 360, fps: 15, maxBitrateKbps: 2_000 } });
+    const applied = await client.nextControl('quality.applied');
+    expect(applied.applied).toMatchObject({ width: 640, height: 360, fps: 15, maxBitrateKbps: 2_000, codec: 'VP9' });
+    // Give the 30 fps window time to drain out of the receiver's rate estimate.
+    const scaled = await statsUntil(client, (s) => s.frameWidth === 640 && Math.abs((s.framesPerSecond ?? 0) - 15) <= 3);
+    expect(scaled).toMatchObject({ codec: 'VP9', frameWidth: 640, frameHeight: 360 });
+  });
+
+  it('clamps to policy and sends the only codec policy allows', async () => {
+    const policy: SessionPolicy = { ...DEFAULT_SESSION_POLICY, codecs: ['VP8'], maxFps: 20, maxWidth: 960, maxHeight: 540 };
+    const { client } = await connect(policy, 60);
+    const hello = await client.nextControl('hello');
+    expect(hello.applied).toMatchObject({ width: 960, height: 540, fps: 20, codec: 'VP8' });
+    client.sendControl({ type: 'quality', request: { width: 1920, height: 1080, fps: 60, codec: 'AV1' } });
+    const applied = await client.nextControl('quality.applied');
+    expect(applied.applied).toMatchObject({ width: 960, height: 540, fps: 20, codec: 'VP8' });
+    const s = await statsUntil(client, (st) => st.frameWidth === 960 && Math.abs((st.framesPerSecond ?? 0) - 20) <= 3);
+    expect(s).toMatchObject({ codec: 'VP8', frameWidth: 960, frameHeight: 540 });
+  });
+
+  it('honours the bitrate ceiling and switches codec mid-session by renegotiating', async () => {
+    const noise = await startNoise(xvfb.display);
+    try {
+      const { client } = await connect({ ...DEFAULT_SESSION_POLICY, codecs: ['VP9', 'VP8'] });
+      await client.nextControl('hello');
+      client.sendControl({ type: 'quality', request: { width: 640, height: 360, maxBitrateKbps: 300 } });
+      await client.nextControl('quality.applied');
+      const low = await receivedKbps(client);
+      client.sendControl({ type: 'quality', request: { maxBitrateKbps: 20_000, codec: 'VP8' } });
+      expect((await client.nextControl('quality.applied')).applied).toMatchObject({ maxBitrateKbps: 20_000, codec: 'VP8' });
+      await statsUntil(client, (s) => s.codec === 'VP8');
+      const high = await receivedKbps(client);
+      // Loose: the ceiling is a target for congestion control, not a hard cap per second.
+      expect(low).toBeLessThan(300 * 1.5);
+      expect(high).toBeGreaterThan(low * 2);
+    } finally {
+      await noise.stop();
+    }
+  });
+
+  it('answers an explicit keyframe request with a stable error (wrtc cannot force one)', async () => {
+    const { session, client } = await connect(DEFAULT_SESSION_POLICY);
+    client.sendControl({ type: 'keyframe' });
+    expect(await client.nextControl('error')).toMatchObject({ code: 'ERR_KEYFRAME_UNSUPPORTED' });
+    expect(session.stats().control.keyframeRequests).toBe(1);
+  });
+
+  it('sends AV1 when policy puts it first', async () => {
+    const { client } = await connect({ ...DEFAULT_SESSION_POLICY, codecs: ['AV1', 'VP8'] });
+    const s = await statsUntil(client, (st) => st.framesDecoded > 5);
+    expect(s.codec).toBe('AV1');
+  });
+});
