@@ -12,22 +12,15 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { CHROMIUM, CHROMIUM_FLAGS } from '../../src/demo/desktop.js';
 import { contentHtml } from './content.js';
 import { findChromiumRoot, onCleanup } from './proc.js';
 import { PROBE_SCRIPT } from './probe.js';
 
-export const CHROMIUM = process.env.BACKLOT_CHROMIUM ?? '/usr/bin/chromium';
+export { CHROMIUM };
 
-/** Flags that work as root on the build machines (ENVIRONMENT.md). */
 export const BASE_FLAGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-dev-shm-usage',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-quic',
+  ...CHROMIUM_FLAGS,
   // Two separate browsers on one machine: plain host candidates rather than mDNS names nobody resolves.
   '--disable-features=WebRtcHideLocalIpsWithMdns',
 ];

@@ -66,17 +66,29 @@ export function desktopHtml(title: string): string {
 </body></html>`;
 }
 
+/** The system Chromium (Debian's package), overridable for other distributions. */
+export const CHROMIUM = process.env.BACKLOT_CHROMIUM ?? '/usr/bin/chromium';
+
+/**
+ * Flags that let Chromium run as root on a machine whose only network is the
+ * package registries: without the background-networking ones it keeps trying
+ * (and failing) to reach Google's hosts (see ENVIRONMENT.md).
+ */
+export const CHROMIUM_FLAGS: readonly string[] = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-dev-shm-usage',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-quic',
+];
+
 /** Chromium flags that make it a full-screen "desktop" app on a bare X display, as root, offline. */
 export function desktopChromiumArgs(width: number, height: number): string[] {
   return [
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-dev-shm-usage',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-    '--no-first-run',
-    '--disable-quic',
+    ...CHROMIUM_FLAGS,
     '--noerrdialogs',
     '--disable-infobars',
     '--kiosk',

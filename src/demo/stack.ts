@@ -16,7 +16,7 @@ import { startBroker, type RunningBroker } from '../broker/server.js';
 import { SqliteStore } from '../broker/store.js';
 import { EnrolResponse } from '../shared/protocol.js';
 import { startHostAgent } from '../host/agent.js';
-import { desktopChromiumArgs, desktopHtml } from './desktop.js';
+import { CHROMIUM, desktopChromiumArgs, desktopHtml } from './desktop.js';
 import { startXvfb, stopProcess, type VirtualDisplay } from './xvfb.js';
 
 export const DEMO_USERNAME = 'artist';
@@ -62,7 +62,7 @@ async function startDesktopApp(display: VirtualDisplay, log: Logger): Promise<{ 
   const page = join(dir, 'desktop.html');
   await writeFile(page, desktopHtml(`${DEMO_WORKSTATION.name} · Backlot demo workstation`));
   const child: ChildProcess = spawn(
-    process.env.BACKLOT_CHROMIUM ?? 'chromium',
+    CHROMIUM,
     [...desktopChromiumArgs(display.width, display.height), `--user-data-dir=${join(dir, 'profile')}`, `file://${page}`],
     { env: { ...process.env, DISPLAY: display.display }, stdio: 'ignore' },
   );

@@ -7,24 +7,13 @@ import { mkdir, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { desktopChromiumArgs, desktopHtml } from '../../src/demo/desktop.js';
+import { CHROMIUM, CHROMIUM_FLAGS, desktopChromiumArgs, desktopHtml } from '../../src/demo/desktop.js';
 import { startDemoStack, type DemoStack } from '../../src/demo/stack.js';
 
-export const CHROMIUM = process.env.BACKLOT_CHROMIUM ?? '/usr/bin/chromium';
+export { CHROMIUM, CHROMIUM_FLAGS };
+
 export const WEB_ROOT = resolve(import.meta.dirname, '../../dist/renderer');
 export const ARTIFACTS = resolve(import.meta.dirname, '../../test-results');
-
-/** Flags that work as root on the build machines (see ENVIRONMENT.md). */
-export const CHROMIUM_FLAGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-dev-shm-usage',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-quic',
-];
 
 export interface HostEvent {
   type: string;

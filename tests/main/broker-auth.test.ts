@@ -6,20 +6,10 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { AuthService } from '../../src/main/auth.js';
 import { BrokerClient, type RefreshTokenUpdate } from '../../src/main/broker-client.js';
-import { BacklotError } from '../../src/main/errors.js';
 import { CredentialVault, type SafeStorageLike } from '../../src/main/vault.js';
 import { aesSafeStorage } from './fake-safe-storage.js';
-import { ACCESS_TOKEN, GOOD_PASSWORD, GOOD_TOTP, MFA_TOKEN, WORKSTATIONS, startFakeBroker, type FakeBroker } from './fake-broker.js';
+import { ACCESS_TOKEN, GOOD_PASSWORD, GOOD_TOTP, MFA_TOKEN, WORKSTATIONS, failure, startFakeBroker, type FakeBroker } from './fake-broker.js';
 
-async function failure(promise: Promise<unknown>): Promise<BacklotError> {
-  try {
-    await promise;
-  } catch (err) {
-    if (err instanceof BacklotError) return err;
-    throw err;
-  }
-  throw new Error('expected a BacklotError');
-}
 
 let broker: FakeBroker;
 let dir: string;

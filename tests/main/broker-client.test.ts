@@ -1,19 +1,7 @@
 import { inspect } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BrokerClient, MAX_BROKER_RESPONSE_BYTES } from '../../src/main/broker-client.js';
-import { BacklotError } from '../../src/main/errors.js';
-import { ACCESS_TOKEN, GOOD_PASSWORD, GRANT, WORKSTATIONS, closedPort, startFakeBroker, type FakeBroker } from './fake-broker.js';
-
-/** Resolves with the BacklotError a promise rejects with (fails the test if it resolves or rejects otherwise). */
-async function failure(promise: Promise<unknown>): Promise<BacklotError> {
-  try {
-    await promise;
-  } catch (err) {
-    if (err instanceof BacklotError) return err;
-    throw err;
-  }
-  throw new Error('expected a BacklotError, but the call succeeded');
-}
+import { ACCESS_TOKEN, GOOD_PASSWORD, GRANT, WORKSTATIONS, closedPort, failure, startFakeBroker, type FakeBroker } from './fake-broker.js';
 
 describe('BrokerClient against a real HTTP server', () => {
   let broker: FakeBroker;

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { DEMO_CLI_PATH, DemoLauncher, demoCommand } from '../../src/main/demo.js';
-import { BacklotError } from '../../src/main/errors.js';
+import { failure } from './fake-broker.js';
 
 const launchers: DemoLauncher[] = [];
 afterEach(async () => {
@@ -22,15 +22,6 @@ function launcher(script: string, options: { readyTimeoutMs?: number; stopGraceM
   return { demo, warn };
 }
 
-async function failure(promise: Promise<unknown>): Promise<BacklotError> {
-  try {
-    await promise;
-  } catch (err) {
-    if (err instanceof BacklotError) return err;
-    throw err;
-  }
-  throw new Error('expected a BacklotError');
-}
 
 const READY = JSON.stringify({ brokerUrl: 'http://127.0.0.1:43210', username: 'demo', password: 'pw' });
 

@@ -1,4 +1,5 @@
 /** A tiny broker on 127.0.0.1 for main-process tests: real HTTP, scripted answers. */
+import { BacklotError } from '../../src/main/errors.js';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DEFAULT_SESSION_POLICY } from '../../src/shared/policy.js';
@@ -139,4 +140,15 @@ export async function closedPort(): Promise<number> {
   const { port } = server.address() as AddressInfo;
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return port;
+}
+
+/** Awaits a call expected to fail with a BacklotError and returns that error. */
+export async function failure(promise: Promise<unknown>): Promise<BacklotError> {
+  try {
+    await promise;
+  } catch (err) {
+    if (err instanceof BacklotError) return err;
+    throw err;
+  }
+  throw new Error('expected a BacklotError, but the call succeeded');
 }
