@@ -70,7 +70,7 @@ describe('effective settings', () => {
     base.prefs.quality = { fps: 60, maxBitrateKbps: 50_000 };
     const r = withEffectiveSettings(base, settings);
     expect(r.prefs.quality).toEqual({ fps: 30, maxBitrateKbps: 20_000 });
-    expect([...r.locked]).toEqual(['fps']);
+    expect([...r.locked].sort()).toEqual(['fps', 'showStats']);
     expect(r.prefs.statsVisible).toBe(true);
     expect(r.prefs.viewMode).toBe('actual');
   });

@@ -7,7 +7,7 @@ import type { BrokerApi, LoginOutcome, SignedInUser } from '../../src/renderer/a
 import type { PollerEvent } from '../../src/renderer/session/actors.js';
 import { sessionMachine } from '../../src/renderer/session/machine.js';
 import type { PeerCommand, PeerEvent, PeerInput } from '../../src/renderer/session/peer.js';
-import type { ClipboardPort } from '../../src/renderer/session/types.js';
+import type { ClipboardPort, MachineInput } from '../../src/renderer/session/types.js';
 
 export const user: SignedInUser = { username: 'ana', displayName: 'Ana' };
 export const ws1: Workstation = { id: 'ws-1', name: 'WS-1', online: true, inUse: false };
@@ -55,12 +55,14 @@ export interface Overrides {
   grant?: () => Promise<SessionGrant>;
   workstations?: PollerEvent[];
   peer?: ReturnType<typeof fakePeers>['actor'];
+  resume?: () => Promise<SignedInUser | null>;
 }
 
 export function machineWith(o: Overrides = {}) {
   return sessionMachine.provide({
     actors: {
       login: fromPromise(o.login ?? (() => Promise.resolve<LoginOutcome>({ status: 'ok', user }))),
+      resume: fromPromise(o.resume ?? (() => Promise.resolve<SignedInUser | null>(null))),
       submitTotp: fromPromise<SignedInUser, { broker: BrokerApi; code: string }>(({ input }) => (o.totp ?? (() => Promise.resolve(user)))(input.code)),
       workstations: fromCallback(({ sendBack }) => {
         for (const e of o.workstations ?? [{ type: 'workstations.loaded', workstations: [ws1] }]) sendBack(e);
@@ -71,8 +73,8 @@ export function machineWith(o: Overrides = {}) {
   });
 }
 
-export function start(o: Overrides = {}, clipboard: ClipboardPort | null = null) {
-  return createActor(machineWith(o), { input: { broker, clipboard } }).start();
+export function start(o: Overrides = {}, clipboard: ClipboardPort | null = null, input: Partial<MachineInput> = {}) {
+  return createActor(machineWith(o), { input: { broker, clipboard, ...input } }).start();
 }
 
 /** Lets resolved stand-in promises reach the machine without moving fake time. */

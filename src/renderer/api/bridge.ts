@@ -32,6 +32,10 @@ export class BridgeBrokerApi implements BrokerApi {
     return unwrap(await this.bridge.submitTotp({ code }));
   }
 
+  async resume(): Promise<SignedInUser | null> {
+    return unwrap(await this.bridge.resumeSession());
+  }
+
   async logout(): Promise<void> {
     unwrap(await this.bridge.logout());
   }

@@ -40,6 +40,8 @@ export interface BrokerApi {
   /** Completes a sign-in that answered `mfa-required`. */
   submitTotp(code: string): Promise<SignedInUser>;
   logout(): Promise<void>;
+  /** Signs in with what this client remembers; null when nothing (valid) is remembered. Only the desktop app has it. */
+  resume?(): Promise<SignedInUser | null>;
   listWorkstations(): Promise<Workstation[]>;
   requestSession(workstationId: string): Promise<SessionGrant>;
 }

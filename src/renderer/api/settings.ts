@@ -8,20 +8,24 @@ import { z } from 'zod';
 import type { BacklotApi } from '../../shared/bridge.js';
 import { QualityRequest } from '../../shared/control.js';
 import type { EffectiveSettings } from '../../shared/managed-policy.js';
+import { PRESET_QUALITY } from '../shell/client-policy.js';
 
 export const ClientPrefs = z.object({
   quality: QualityRequest.default({}),
   statsVisible: z.boolean().default(false),
-  viewMode: z.enum(['fit', 'actual']).default('fit'),
+  /** fit: letterbox; fill: crop to the window; actual: 1:1 pixels, scrolling (the settings' `native`). */
+  viewMode: z.enum(['fit', 'fill', 'actual']).default('fit'),
 });
 export type ClientPrefs = z.infer<typeof ClientPrefs>;
 
 /** Which quality fields the studio has locked (their values then come from the studio's profile). */
-export type LockedSetting = keyof QualityRequest;
+export type LockedSetting = keyof QualityRequest | 'showStats' | 'scaling';
 
 export interface PrefsState {
   prefs: ClientPrefs;
   locked: ReadonlySet<LockedSetting>;
+  /** The Electron client's effective settings (every key, with `locked` and `source`); null in the web client. */
+  settings: EffectiveSettings | null;
 }
 
 const KEY = 'backlot.prefs.v1';
@@ -36,7 +40,7 @@ export function loadPrefs(storage: Pick<Storage, 'getItem'> | null = globalThis.
   }
   const parsed = ClientPrefs.safeParse(raw);
   // Locked values come from the Electron client's settings (loadEffectiveSettings); nothing is locked here.
-  return { prefs: parsed.success ? parsed.data : ClientPrefs.parse({}), locked: new Set() };
+  return { prefs: parsed.success ? parsed.data : ClientPrefs.parse({}), locked: new Set(), settings: null };
 }
 
 export function savePrefs(prefs: ClientPrefs, storage: Pick<Storage, 'setItem'> | null = globalThis.localStorage ?? null): void {
@@ -47,15 +51,24 @@ export function savePrefs(prefs: ClientPrefs, storage: Pick<Storage, 'setItem'> 
   }
 }
 
+const VIEW_MODES = { fit: 'fit', fill: 'fill', native: 'actual' } as const;
+
 /**
  * Merges the Electron client's effective settings (user, installer and
- * managed policy) into the preferences: frame rate and bitrate ceilings,
- * the stats overlay and the view mode. A locked value wins over what the
- * person chose before and is shown read-only.
+ * managed policy) into the preferences: the quality preset's defaults, frame
+ * rate and bitrate ceilings, the stats overlay and the view mode. A locked
+ * value wins over what the person chose before and is shown read-only.
  */
 export function withEffectiveSettings(state: PrefsState, settings: EffectiveSettings): PrefsState {
-  const locked = new Set(state.locked);
+  // Locks come from these settings alone: a profile switch may unlock what another profile locked.
+  const locked = new Set<LockedSetting>();
   const quality = { ...state.prefs.quality };
+  // The preset fills what the person has not chosen; a locked preset overrides their choice.
+  const preset = PRESET_QUALITY[settings.qualityPreset.value];
+  for (const key of Object.keys(preset) as (keyof typeof preset)[]) {
+    if (settings.qualityPreset.locked) locked.add(key);
+    if (settings.qualityPreset.locked || quality[key] === undefined) Object.assign(quality, { [key]: preset[key] });
+  }
   const take = <K extends 'fps' | 'maxBitrateKbps'>(key: K, setting: { value: number; locked: boolean }) => {
     if (setting.locked) {
       locked.add(key);
@@ -67,28 +80,37 @@ export function withEffectiveSettings(state: PrefsState, settings: EffectiveSett
   };
   take('fps', settings.maxFps);
   take('maxBitrateKbps', settings.maxBitrateKbps);
+  if (settings.showStats.locked) locked.add('showStats');
+  if (settings.scaling.locked) locked.add('scaling');
   return {
     prefs: {
       ...state.prefs,
       quality,
       statsVisible: settings.showStats.locked ? settings.showStats.value : state.prefs.statsVisible || settings.showStats.value,
-      viewMode: settings.scaling.value === 'native' ? 'actual' : 'fit',
+      viewMode: VIEW_MODES[settings.scaling.value],
     },
     locked,
+    settings,
   };
 }
 
 /** Loads the Electron client's effective settings through the bridge, when there is one. */
-export async function loadEffectiveSettings(state: PrefsState, bridge: BacklotApi | undefined = globalThis.window?.backlot): Promise<PrefsState> {
+export async function loadEffectiveSettings(
+  state: PrefsState,
+  bridge: BacklotApi | undefined = globalThis.window?.backlot,
+  profileId?: string | null,
+): Promise<PrefsState> {
   if (!bridge || typeof bridge.getSettings !== 'function') return state;
-  const reply = await bridge.getSettings().catch(() => null);
+  const reply = await bridge.getSettings(profileId ? { profileId } : undefined).catch(() => null);
   return reply?.ok ? withEffectiveSettings(state, reply.value) : state;
 }
 
 /** Saves the unlocked ceilings back to the Electron client's user settings (the rest stays in localStorage). */
 export function saveEffectiveSettings(prefs: ClientPrefs, locked: ReadonlySet<LockedSetting>, bridge: BacklotApi | undefined = globalThis.window?.backlot): void {
   if (!bridge || typeof bridge.setSettings !== 'function') return;
-  const update: { maxFps?: number; maxBitrateKbps?: number; showStats?: boolean } = { showStats: prefs.statsVisible };
+  const update: { maxFps?: number; maxBitrateKbps?: number; showStats?: boolean } = {};
+  // A locked key is refused by main (ERR_FORBIDDEN) and would fail the whole update.
+  if (!locked.has('showStats')) update.showStats = prefs.statsVisible;
   if (prefs.quality.fps !== undefined && !locked.has('fps')) update.maxFps = prefs.quality.fps;
   if (prefs.quality.maxBitrateKbps !== undefined && !locked.has('maxBitrateKbps')) update.maxBitrateKbps = prefs.quality.maxBitrateKbps;
   void bridge.setSettings(update).catch(() => undefined);

@@ -1,14 +1,26 @@
 import { useSelector } from '@xstate/react';
 import { useCallback, useEffect, useRef, useState } from 'react';
 import type { ActorRefFrom } from 'xstate';
+import { MANAGED_LABEL } from '../../shared/managed-policy.js';
 import { saveEffectiveSettings, savePrefs, type PrefsState } from '../api/settings.js';
 import { attachInput } from '../session/input-capture.js';
 import type { sessionMachine } from '../session/machine.js';
 import { clipboardAllowed } from '../session/quality.js';
+import type { DesktopMenu } from './AppMenu.js';
 import { SettingsPanel } from './SettingsPanel.js';
 import { StatsOverlay } from './StatsOverlay.js';
 
 type Actor = ActorRefFrom<typeof sessionMachine>;
+
+/**
+ * The view toggle switches between 1:1 and the scaling the settings chose
+ * (fit, or fill in the desktop app), so the web client keeps its fit ⇄ 1:1.
+ */
+function nextView(prefs: PrefsState): PrefsState['prefs']['viewMode'] {
+  if (prefs.prefs.viewMode !== 'actual') return 'actual';
+  return prefs.settings?.scaling.value === 'fill' ? 'fill' : 'fit';
+}
+const VIEW_LABEL = { fit: 'Fit', fill: 'Fill', actual: '1:1' } as const;
 
 /** Client hotkeys: Ctrl+Alt+Shift plus a letter; everything else goes to the workstation. */
 export const HOTKEYS = { stats: 'KeyS', fullscreen: 'KeyF', pointerLock: 'KeyM', settings: 'KeyQ' } as const;
@@ -79,8 +91,13 @@ function Toolbar({
         {name}
       </span>
       {rtt !== null && <span className="chip" title="Round-trip time">{rtt} ms</span>}
-      <button className="ghost" onClick={() => onToggle('view')} title="Fit to window or show 1:1">
-        {prefs.prefs.viewMode === 'fit' ? '1:1' : 'Fit'}
+      <button
+        className="ghost"
+        onClick={() => onToggle('view')}
+        disabled={prefs.locked.has('scaling')}
+        title={prefs.locked.has('scaling') ? MANAGED_LABEL : 'Fit to window or show 1:1'}
+      >
+        {VIEW_LABEL[nextView(prefs)]}
       </button>
       <button className="ghost" onClick={() => onToggle('fullscreen')} title="Full screen (Ctrl+Alt+Shift+F)">
         Full screen
@@ -88,7 +105,13 @@ function Toolbar({
       <button className="ghost" onClick={() => onToggle('pointerLock')} title="Relative mouse for 3D viewports (Ctrl+Alt+Shift+M)">
         Lock mouse
       </button>
-      <button className="ghost" onClick={() => onToggle('stats')} title="Statistics (Ctrl+Alt+Shift+S)" aria-pressed={prefs.prefs.statsVisible}>
+      <button
+        className="ghost"
+        onClick={() => onToggle('stats')}
+        disabled={prefs.locked.has('showStats')}
+        title={prefs.locked.has('showStats') ? MANAGED_LABEL : 'Statistics (Ctrl+Alt+Shift+S)'}
+        aria-pressed={prefs.prefs.statsVisible}
+      >
         Stats
       </button>
       <button className="ghost" onClick={() => onToggle('settings')} title="Stream settings (Ctrl+Alt+Shift+Q)">
@@ -101,7 +124,7 @@ function Toolbar({
   );
 }
 
-export function SessionView({ actor, prefs, onPrefs }: { actor: Actor; prefs: PrefsState; onPrefs: (p: PrefsState) => void }) {
+export function SessionView({ actor, prefs, onPrefs, desktop }: { actor: Actor; prefs: PrefsState; onPrefs: (p: PrefsState) => void; desktop: DesktopMenu | null }) {
   const stream = useSelector(actor, (s) => s.context.stream);
   const input = useSelector(actor, (s) => s.context.input);
   const streaming = useSelector(actor, (s) => s.hasTag('streaming'));
@@ -175,9 +198,11 @@ export function SessionView({ actor, prefs, onPrefs }: { actor: Actor; prefs: Pr
       switch (what) {
         case 'stats':
         case 'view': {
+          // The studio locked it: the hotkey is as read-only as the button.
+          if (prefs.locked.has(what === 'stats' ? 'showStats' : 'scaling')) return;
           const next = {
             ...prefs.prefs,
-            ...(what === 'stats' ? { statsVisible: !prefs.prefs.statsVisible } : { viewMode: prefs.prefs.viewMode === 'fit' ? ('actual' as const) : ('fit' as const) }),
+            ...(what === 'stats' ? { statsVisible: !prefs.prefs.statsVisible } : { viewMode: nextView(prefs) }),
           };
           savePrefs(next);
           if (what === 'stats') saveEffectiveSettings(next, prefs.locked);
@@ -235,7 +260,7 @@ export function SessionView({ actor, prefs, onPrefs }: { actor: Actor; prefs: Pr
   const dpr = window.devicePixelRatio || 1;
 
   return (
-    <main ref={rootRef} className={`session ${actual ? 'actual' : 'fit'}`} data-state={streaming ? 'streaming' : 'connecting'}>
+    <main ref={rootRef} className={`session ${actual ? 'actual' : prefs.prefs.viewMode === 'fill' ? 'fill' : 'fit'}`} data-state={streaming ? 'streaming' : 'connecting'}>
       <div className="viewport">
         <video
           ref={videoRef}
@@ -261,7 +286,7 @@ export function SessionView({ actor, prefs, onPrefs }: { actor: Actor; prefs: Pr
       <ReconnectBanner actor={actor} />
       {streaming && <Toolbar actor={actor} prefs={prefs} onToggle={toggle} />}
       {prefs.prefs.statsVisible && <StatsOverlay actor={actor} onClose={() => toggle('stats')} />}
-      {settingsOpen && <SettingsPanel actor={actor} locked={prefs.locked} onClose={() => setSettingsOpen(false)} />}
+      {settingsOpen && <SettingsPanel actor={actor} locked={prefs.locked} desktop={desktop} onClose={() => setSettingsOpen(false)} />}
     </main>
   );
 }

@@ -5,14 +5,30 @@ import { VIDEO_CODECS, type VideoCodec } from '../../shared/policy.js';
 import type { LockedSetting } from '../api/settings.js';
 import type { sessionMachine } from '../session/machine.js';
 import { BITRATE_CHOICES_KBPS, FPS_CHOICES, RESOLUTION_CHOICES } from '../session/quality.js';
+import type { DesktopMenu } from './AppMenu.js';
+import { ClientSettings } from './ClientSettings.js';
 
+/** Next to a control the studio locked. */
+function Managed({ when }: { when: boolean }) {
+  return when ? <span className="managed-note">{MANAGED_LABEL}</span> : null;
+}
 
 /**
  * Stream quality for this connection, within the session's policy. Changes
  * apply on the running stream (the host rescales and re-encodes; a codec
  * change renegotiates the same connection), no reconnect.
  */
-export function SettingsPanel({ actor, locked, onClose }: { actor: ActorRefFrom<typeof sessionMachine>; locked: ReadonlySet<LockedSetting>; onClose: () => void }) {
+export function SettingsPanel({
+  actor,
+  locked,
+  desktop,
+  onClose,
+}: {
+  actor: ActorRefFrom<typeof sessionMachine>;
+  locked: ReadonlySet<LockedSetting>;
+  desktop: DesktopMenu | null;
+  onClose: () => void;
+}) {
   const policy = useSelector(actor, (s) => s.context.grant?.policy ?? null);
   const quality = useSelector(actor, (s) => s.context.quality);
   const applied = useSelector(actor, (s) => s.context.applied);
@@ -50,6 +66,7 @@ export function SettingsPanel({ actor, locked, onClose }: { actor: ActorRefFrom<
             </option>
           ))}
         </select>
+        <Managed when={locked.has('width')} />
       </label>
       <label>
         Frame rate
@@ -61,6 +78,7 @@ export function SettingsPanel({ actor, locked, onClose }: { actor: ActorRefFrom<
             </option>
           ))}
         </select>
+        <Managed when={locked.has('fps')} />
       </label>
       <label>
         Bitrate ceiling
@@ -77,11 +95,13 @@ export function SettingsPanel({ actor, locked, onClose }: { actor: ActorRefFrom<
             </option>
           ))}
         </select>
+        <Managed when={locked.has('maxBitrateKbps')} />
       </label>
       <label>
         Codec
         <select
           disabled={locked.has('codec')}
+          title={locked.has('codec') ? MANAGED_LABEL : undefined}
           value={quality.codec ?? ''}
           onChange={(e) => actor.send({ type: 'codec.set', codec: (e.target.value || null) as VideoCodec | null })}
         >
@@ -92,8 +112,9 @@ export function SettingsPanel({ actor, locked, onClose }: { actor: ActorRefFrom<
             </option>
           ))}
         </select>
+        <Managed when={locked.has('codec')} />
       </label>
-      {locked.size > 0 && <p className="muted small managed">{MANAGED_LABEL}: greyed-out settings are set by your studio’s IT.</p>}
+      {desktop?.settings && <ClientSettings bridge={desktop.bridge} settings={desktop.settings} onSettings={desktop.onSettings} only="locked" />}
       <p className="muted small">
         Clipboard: {policy.clipboard === 'off' ? 'disabled by your studio' : policy.clipboard === 'both' ? 'both ways' : policy.clipboard.replace(/-/g, ' ')}
       </p>

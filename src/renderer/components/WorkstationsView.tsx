@@ -3,6 +3,7 @@ import { useEffect, useState } from 'react';
 import type { ActorRefFrom } from 'xstate';
 import type { Workstation } from '../../shared/protocol.js';
 import type { sessionMachine } from '../session/machine.js';
+import { AppMenu, type DesktopMenu } from './AppMenu.js';
 import { describeFailure, failureTitle } from './errors.js';
 
 type Actor = ActorRefFrom<typeof sessionMachine>;
@@ -61,7 +62,7 @@ function Outcome({ actor }: { actor: Actor }) {
   return null;
 }
 
-export function WorkstationsView({ actor }: { actor: Actor }) {
+export function WorkstationsView({ actor, desktop }: { actor: Actor; desktop: DesktopMenu | null }) {
   const user = useSelector(actor, (s) => s.context.user);
   const workstations = useSelector(actor, (s) => s.context.workstations);
   const updatedAt = useSelector(actor, (s) => s.context.workstationsUpdatedAt);
@@ -81,6 +82,7 @@ export function WorkstationsView({ actor }: { actor: Actor }) {
           </span>
           {user?.displayName}
         </span>
+        {desktop && <AppMenu desktop={desktop} />}
         <button className="ghost" onClick={() => actor.send({ type: 'auth.logout' })}>
           Sign out
         </button>
@@ -111,7 +113,12 @@ export function WorkstationsView({ actor }: { actor: Actor }) {
                     <span className="muted small">{w.id}</span>
                   </div>
                   <span className={`pill ${st.key}`}>{st.label}</span>
-                  <button className="primary" disabled={!w.online} onClick={() => actor.send({ type: 'session.connect', workstationId: w.id })}>
+                  <button
+                    className="primary"
+                    disabled={!w.online}
+                    title={desktop ? 'Opens the session in its own window' : undefined}
+                    onClick={() => actor.send({ type: 'session.connect', workstationId: w.id })}
+                  >
                     Connect
                   </button>
                 </li>

@@ -34,6 +34,8 @@ export function failureTitle(f: Failure): string {
       return 'Workstation in use';
     case 'ERR_BROKER_UNREACHABLE':
       return 'Server unreachable';
+    case 'ERR_NO_RELAY':
+      return 'Relay required';
     default:
       return 'Could not connect';
   }

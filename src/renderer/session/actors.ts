@@ -14,6 +14,9 @@ export const loginActor = fromPromise<LoginOutcome, { broker: BrokerApi; usernam
   input.broker.login(input.username, input.password, input.brokerUrl),
 );
 
+/** The remembered sign-in (desktop app); a broker without `resume` has nothing remembered. */
+export const resumeActor = fromPromise<SignedInUser | null, { broker: BrokerApi }>(({ input }) => (input.broker.resume ? input.broker.resume() : Promise.resolve(null)));
+
 export const totpActor = fromPromise<SignedInUser, { broker: BrokerApi; code: string }>(({ input }) => input.broker.submitTotp(input.code));
 
 export const grantActor = fromPromise<SessionGrant, { broker: BrokerApi; workstationId: string }>(({ input }) =>

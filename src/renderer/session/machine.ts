@@ -1,6 +1,7 @@
 /**
  * The client's connection lifecycle (issue 5):
  *
+ *   boot → signedOut | resuming | session (a session window connects at once)
  *   signedOut → signingIn (password → totp → verifying) → workstations
  *   → session (requestingGrant → link (signalling → iceConnecting →
  *     streaming ⇄ iceRestart) ⇄ recovering (waiting → regranting))
@@ -13,10 +14,20 @@
  * The UI reads tags (`login`, `totp`, `busy`, `workstations`, `session`,
  * `connecting`, `streaming`, `reconnecting`, `over`), not state names.
  *
+ * Desktop shell (issue 6): a remembered sign-in is tried first (`resuming`);
+ * a session window (`input.sessionWindow`) skips the list and has no way
+ * back to it; the main window's "Connect" opens a session window
+ * (`input.windows`) instead of connecting in place; a deep link
+ * (`open.request`) connects once signed in. Every grant is narrowed by the
+ * client's own policy (`clientPolicy`: forceRelay, clipboard).
+ *
  * Broker and peer are actors, so tests swap them (`machine.provide({ actors })`).
  */
-import { assign, sendTo, setup } from 'xstate';
-import { grantActor, loginActor, toFailure, totpActor, workstationPoller } from './actors.js';
+import { assign, enqueueActions, raise, sendTo, setup } from 'xstate';
+import type { SessionGrant } from '../../shared/protocol.js';
+import { hasRelay, narrowGrant, OPEN_CLIENT_POLICY } from '../shell/client-policy.js';
+import { sameBroker } from '../shell/profiles.js';
+import { grantActor, loginActor, resumeActor, toFailure, totpActor, workstationPoller } from './actors.js';
 import { peerActor, type PeerInput } from './peer.js';
 import { backoffDelay, isRetryable, reconnectExpired, TIMEOUTS } from './policy.js';
 import { allowedCodec, clampQuality, clipboardAllowed, clipboardFits } from './quality.js';
@@ -27,6 +38,10 @@ export type { Failure, SessionContext, SessionEvent } from './types.js';
 
 /** A parameterised `fail` action for a timeout with this message. */
 const timeout = (message: string) => ({ type: 'fail' as const, params: { code: 'ERR_TIMEOUT' as const, message } });
+
+/** Why a forced-relay session cannot start: shown as is. */
+const NO_RELAY_MESSAGE =
+  'Your studio requires connections to go through its relay (TURN) server, but the Backlot server offered none, so Backlot will not connect directly. Ask your studio IT to configure TURN.';
 
 /** Session fields that belong to one connection and are cleared when it is over. */
 const emptySession: Pick<
@@ -53,12 +68,25 @@ export const sessionMachine = setup({
   },
   actors: {
     login: loginActor,
+    resume: resumeActor,
     submitTotp: totpActor,
     workstations: workstationPoller,
     requestGrant: grantActor,
     peer: peerActor,
   },
   guards: {
+    isSessionWindow: ({ context }) => context.sessionWindow !== null,
+    canResume: ({ context }) => context.resumeOnStart && typeof context.broker.resume === 'function',
+    signedIn: (_, params: { user: unknown }) => params.user !== null,
+    opensWindows: ({ context }) => context.windows !== null && context.sessionWindow === null,
+    relayForced: ({ context }) => context.clientPolicy.forceRelay,
+    /** Relaying is forced and the (narrowed) grant has no TURN server: connecting would mean a direct path. */
+    relayMissing: ({ context }, params: { grant: SessionGrant }) =>
+      context.clientPolicy.forceRelay && !hasRelay(narrowGrant(params.grant, context.clientPolicy).iceServers),
+    /** A link names a broker; it applies to this sign-in unless that is known to be another broker. */
+    linkForThisSignIn: ({ context }, params: { workstationId: string | null; brokerUrl: string }) =>
+      params.workstationId !== null && (context.brokerUrl === null || sameBroker(context.brokerUrl, params.brokerUrl)),
+    hasWorkstation: (_, params: { workstationId: string | null }) => params.workstationId !== null,
     mfaRequired: (_, params: { status: string }) => params.status === 'mfa-required',
     /** A wrong code may be retried; a lock-out or an expired MFA token sends the person back to the password. */
     totpRetryable: (_, params: { code: string }) => params.code === 'ERR_BAD_TOTP' || params.code === 'ERR_TIMEOUT',
@@ -74,20 +102,36 @@ export const sessionMachine = setup({
   actions: {
     clearFailure: assign({ failure: null }),
     fail: assign((_, params: Failure) => ({ failure: params })),
-    startSession: assign(({ event }) => ({
-      workstationId: event.type === 'session.connect' ? event.workstationId : null,
+    startSession: assign(({ context, event }) => ({
+      workstationId: event.type === 'session.connect' ? event.workstationId : context.sessionWindow,
       failure: null,
       ended: null,
       ...emptySession,
     })),
     clearSession: assign(() => ({ ...emptySession })),
+    /** Every grant is used narrowed by the client's own policy: the stricter of the two wins. */
+    keepGrant: assign((_, params: { grant: SessionGrant }) => ({ grant: params.grant })),
+    /** The desktop app's main window: a session gets its own window; failures come back as `session.windowFailed`. */
+    openWindow: ({ context, event, self }) => {
+      if (event.type !== 'session.connect' || !context.windows) return;
+      context.windows.open(event.workstationId).catch((err: unknown) => self.send({ type: 'session.windowFailed', failure: toFailure(err) }));
+    },
+    /** Connects to the workstation a link asked for once signed in (to the link's broker). */
+    connectPending: enqueueActions(({ context, enqueue }) => {
+      const pending = context.pendingOpen;
+      if (!pending) return;
+      enqueue.assign({ pendingOpen: null });
+      if (context.brokerUrl === null || sameBroker(context.brokerUrl, pending.brokerUrl)) {
+        enqueue.raise({ type: 'session.connect', workstationId: pending.workstationId });
+      }
+    }),
     /** The first loss starts the give-up clock; later losses during recovery keep it. */
     markLost: assign({ lostAt: ({ context }) => context.lostAt ?? Date.now() }),
     markHealthy: assign({ lostAt: null, attempt: 0, retryAt: null }),
     scheduleRetry: assign({ retryAt: ({ context }) => Date.now() + backoffDelay(context.attempt, Date.now(), context.lostAt ?? Date.now()) }),
     countAttempt: assign({ attempt: ({ context }) => context.attempt + 1 }),
     logout: ({ context }) => void context.broker.logout(),
-    signedOutState: assign({ user: null, workstations: [], workstationsUpdatedAt: null }),
+    signedOutState: assign({ user: null, workstations: [], workstationsUpdatedAt: null, brokerUrl: null }),
     publishStats: ({ event }) => {
       // A diagnostics and test hook (documented in docs/client.md): numbers only, no identifiers or secrets.
       if (event.type === 'peer.stats' && typeof window !== 'undefined') (window as { __backlotStats?: unknown }).__backlotStats = event.stats;
@@ -106,6 +150,12 @@ export const sessionMachine = setup({
   context: ({ input }) => ({
     broker: input.broker,
     clipboard: input.clipboard ?? null,
+    sessionWindow: input.sessionWindow ?? null,
+    windows: input.windows ?? null,
+    clientPolicy: input.clientPolicy ?? OPEN_CLIENT_POLICY,
+    resumeOnStart: input.resume === true,
+    brokerUrl: null,
+    pendingOpen: null,
     user: null,
     workstations: [],
     workstationsUpdatedAt: null,
@@ -118,12 +168,46 @@ export const sessionMachine = setup({
   }),
   on: {
     'quality.defaults': { actions: assign({ quality: ({ event }) => event.request }) },
+    'client.policy': {
+      actions: assign({
+        clientPolicy: ({ event }) => event.policy,
+        // Narrowing only ever removes: a stricter setting applies to the running session too.
+        grant: ({ context, event }) => (context.grant ? narrowGrant(context.grant, event.policy) : null),
+      }),
+    },
+    // Before sign-in a link waits; `workstations` (below) handles it once signed in.
+    'open.request': {
+      guard: { type: 'hasWorkstation', params: ({ event }) => ({ workstationId: event.workstationId }) },
+      actions: assign({ pendingOpen: ({ event }) => ({ workstationId: event.workstationId!, brokerUrl: event.brokerUrl }) }),
+    },
   },
-  initial: 'signedOut',
+  initial: 'boot',
   states: {
+    /** Decides where this page starts; never rests here. */
+    boot: {
+      always: [
+        { guard: 'isSessionWindow', target: 'session', actions: 'startSession' },
+        { guard: 'canResume', target: 'resuming' },
+        { target: 'signedOut' },
+      ],
+    },
+    /** The desktop app signs in with the remembered (encrypted) refresh token, if there is one. */
+    resuming: {
+      tags: ['login', 'busy', 'resuming'],
+      invoke: {
+        src: 'resume',
+        input: ({ context }) => ({ broker: context.broker }),
+        onDone: [
+          { guard: { type: 'signedIn', params: ({ event }) => ({ user: event.output }) }, target: 'workstations', actions: assign({ user: ({ event }) => event.output }) },
+          { target: 'signedOut' },
+        ],
+        onError: { target: 'signedOut', actions: assign({ failure: ({ event }) => toFailure(event.error) }) },
+      },
+      after: { [TIMEOUTS.signIn]: { target: 'signedOut', actions: timeout('Signing you in again took too long. Sign in with your password.') } },
+    },
     signedOut: {
       tags: ['login'],
-      on: { 'auth.login': 'signingIn' },
+      on: { 'auth.login': { target: 'signingIn', actions: assign({ brokerUrl: ({ event }) => event.brokerUrl ?? null }) } },
     },
     signingIn: {
       tags: ['login'],
@@ -177,6 +261,7 @@ export const sessionMachine = setup({
     },
     workstations: {
       tags: ['workstations'],
+      entry: 'connectPending',
       invoke: { id: 'poller', src: 'workstations', input: ({ context }) => ({ broker: context.broker }) },
       on: {
         'workstations.loaded': { actions: assign({ workstations: ({ event }) => event.workstations, workstationsUpdatedAt: () => Date.now(), failure: null }) },
@@ -189,7 +274,33 @@ export const sessionMachine = setup({
           { actions: assign({ failure: ({ event }) => event.failure }) },
         ],
         'workstations.refresh': { actions: sendTo('poller', { type: 'workstations.refresh' }) },
-        'session.connect': { target: 'session', actions: 'startSession' },
+        'session.connect': [
+          { guard: 'opensWindows', actions: ['clearFailure', 'openWindow'] },
+          { target: 'session', actions: 'startSession' },
+        ],
+        'session.windowFailed': [
+          {
+            guard: { type: 'unauthorized', params: ({ event }) => ({ code: event.failure.code }) },
+            target: 'signedOut',
+            actions: ['signedOutState', assign({ failure: ({ event }) => event.failure })],
+          },
+          { actions: assign({ failure: ({ event }) => event.failure }) },
+        ],
+        'open.request': [
+          {
+            guard: { type: 'linkForThisSignIn', params: ({ event }) => ({ workstationId: event.workstationId, brokerUrl: event.brokerUrl }) },
+            actions: raise(({ event }) => ({ type: 'session.connect' as const, workstationId: event.workstationId! })),
+          },
+          {
+            guard: { type: 'hasWorkstation', params: ({ event }) => ({ workstationId: event.workstationId }) },
+            actions: assign({
+              failure: ({ event }) => ({
+                code: 'ERR_FORBIDDEN' as const,
+                message: `That link is for ${event.brokerUrl}. Sign out, then sign in there to open it.`,
+              }),
+            }),
+          },
+        ],
         'auth.logout': { target: 'signedOut', actions: ['logout', 'signedOutState', 'clearFailure'] },
       },
     },
@@ -214,7 +325,14 @@ export const sessionMachine = setup({
           invoke: {
             src: 'requestGrant',
             input: ({ context }) => ({ broker: context.broker, workstationId: context.workstationId ?? '' }),
-            onDone: { target: 'link', actions: assign({ grant: ({ event }) => event.output }) },
+            onDone: [
+              {
+                guard: { type: 'relayMissing', params: ({ event }) => ({ grant: event.output }) },
+                target: '#client.failed',
+                actions: { type: 'fail', params: { code: 'ERR_NO_RELAY', message: NO_RELAY_MESSAGE } },
+              },
+              { target: 'link', actions: { type: 'keepGrant', params: ({ context, event }) => ({ grant: narrowGrant(event.output, context.clientPolicy) }) } },
+            ],
             onError: { target: '#client.failed', actions: assign({ failure: ({ event }) => toFailure(event.error) }) },
           },
           after: { [TIMEOUTS.grant]: { target: '#client.failed', actions: (timeout('The Backlot server did not answer in time.')) } },
@@ -223,7 +341,11 @@ export const sessionMachine = setup({
           invoke: {
             id: 'peer',
             src: 'peer',
-            input: ({ context }): PeerInput => ({ grant: context.grant!, codec: allowedCodec(context.quality.codec, context.grant!.policy) }),
+            input: ({ context }): PeerInput => ({
+              grant: context.grant!,
+              codec: allowedCodec(context.quality.codec, context.grant!.policy),
+              forceRelay: context.clientPolicy.forceRelay,
+            }),
           },
           on: {
             'peer.closed': { target: '#client.ended', actions: assign({ ended: ({ event }) => ({ code: 'host-ended' as const, message: event.reason }) }) },
@@ -292,6 +414,11 @@ export const sessionMachine = setup({
                 [TIMEOUTS.ice]: [
                   { guard: 'reconnecting', target: '#client.session.recovering' },
                   {
+                    guard: 'relayForced',
+                    target: '#client.failed',
+                    actions: timeout('Your studio’s relay (TURN) server could not be reached, and your studio does not allow direct connections. Ask your studio IT.'),
+                  },
+                  {
                     target: '#client.failed',
                     actions: (timeout('No network path to the workstation was found. A firewall may be blocking it; ask your studio IT about TURN.')),
                   },
@@ -337,7 +464,17 @@ export const sessionMachine = setup({
               invoke: {
                 src: 'requestGrant',
                 input: ({ context }) => ({ broker: context.broker, workstationId: context.workstationId ?? '' }),
-                onDone: { target: '#client.session.link', actions: assign({ grant: ({ event }) => event.output, input: null }) },
+                onDone: [
+                  {
+                    guard: { type: 'relayMissing', params: ({ event }) => ({ grant: event.output }) },
+                    target: '#client.failed',
+                    actions: { type: 'fail', params: { code: 'ERR_NO_RELAY', message: NO_RELAY_MESSAGE } },
+                  },
+                  {
+                    target: '#client.session.link',
+                    actions: [{ type: 'keepGrant', params: ({ context, event }) => ({ grant: narrowGrant(event.output, context.clientPolicy) }) }, assign({ input: null })],
+                  },
+                ],
                 onError: [
                   { guard: { type: 'retryable', params: ({ event }) => ({ code: toFailure(event.error).code }) }, target: 'waiting' },
                   { target: '#client.failed', actions: assign({ failure: ({ event }) => toFailure(event.error) }) },
@@ -353,7 +490,7 @@ export const sessionMachine = setup({
       tags: ['over', 'workstations'],
       entry: 'clearSession',
       on: {
-        'session.back': 'workstations',
+        'session.back': { guard: ({ context }) => context.sessionWindow === null, target: 'workstations' },
         'session.connect': { target: 'session', actions: 'startSession' },
         'auth.logout': { target: 'signedOut', actions: ['logout', 'signedOutState', 'clearFailure'] },
       },
@@ -362,7 +499,7 @@ export const sessionMachine = setup({
       tags: ['over', 'workstations'],
       entry: 'clearSession',
       on: {
-        'session.back': { target: 'workstations', actions: 'clearFailure' },
+        'session.back': { guard: ({ context }) => context.sessionWindow === null, target: 'workstations', actions: 'clearFailure' },
         'session.connect': { target: 'session', actions: 'startSession' },
         'auth.logout': { target: 'signedOut', actions: ['logout', 'signedOutState', 'clearFailure'] },
       },

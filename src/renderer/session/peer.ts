@@ -64,6 +64,8 @@ export interface PeerInput {
   grant: SessionGrant;
   /** The person's preferred codec, tried first when the policy allows it. */
   codec: VideoCodec | null;
+  /** Only TURN relays, never a direct path (the client policy's forceRelay). */
+  forceRelay?: boolean;
 }
 
 /** simple-peer keeps these out of its typings: the connection (for our own channels) and `negotiate` (public in its docs). */
@@ -100,7 +102,7 @@ export const peerActor = fromCallback<PeerCommand, PeerInput, PeerEvent>(({ send
   const peer = new SimplePeer({
     initiator: true,
     trickle: true,
-    config: { iceServers: grant.iceServers, bundlePolicy: 'max-bundle' },
+    config: { iceServers: grant.iceServers, bundlePolicy: 'max-bundle', ...(input.forceRelay ? { iceTransportPolicy: 'relay' as const } : {}) },
   });
   const internals = peer as unknown as PeerInternals;
   const pc = internals._pc;

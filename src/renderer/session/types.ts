@@ -4,11 +4,15 @@ import type { Monitor, QualityRequest } from '../../shared/control.js';
 import type { VideoCodec } from '../../shared/policy.js';
 import type { SessionGrant, Workstation } from '../../shared/protocol.js';
 import type { BrokerApi, SignedInUser } from '../api/broker.js';
+import type { ClientSessionPolicy } from '../shell/client-policy.js';
 import type { CursorShape, InputSink, PeerEvent } from './peer.js';
 import type { StatsSnapshot } from './stats.js';
 
-/** Client-side failure codes beside the broker's. */
-export type ClientErrorCode = 'ERR_TIMEOUT' | 'ERR_HOST_LOST';
+/**
+ * Client-side failure codes beside the broker's. `ERR_NO_RELAY`: this client
+ * must relay all media (forceRelay) but the grant offers no TURN server.
+ */
+export type ClientErrorCode = 'ERR_TIMEOUT' | 'ERR_HOST_LOST' | 'ERR_NO_RELAY';
 
 export interface Failure {
   code: ErrorCode | ClientErrorCode;
@@ -28,16 +32,43 @@ export interface ClipboardPort {
   writeText(text: string): Promise<void>;
 }
 
+/** Opens a session in its own window (the desktop app); the web client connects in place. */
+export interface SessionWindows {
+  open(workstationId: string): Promise<void>;
+}
+
 export interface MachineInput {
   broker: BrokerApi;
   clipboard?: ClipboardPort | null;
   /** Quality settings remembered from earlier sessions (or the studio's profile). */
   quality?: QualityRequest;
+  /** Try the remembered sign-in first (`broker.resume`), instead of showing the form straight away. */
+  resume?: boolean;
+  /** This page is the session window for this workstation: connect at once, never show the list. */
+  sessionWindow?: string | null;
+  /** Set in the desktop app's main window: "Connect" opens a session window. */
+  windows?: SessionWindows | null;
+  /** This client's settings that narrow every session (forceRelay, clipboard, file transfer). */
+  clientPolicy?: ClientSessionPolicy;
+}
+
+/** A deep link or connection file waiting for the sign-in to finish. */
+export interface PendingOpen {
+  workstationId: string;
+  brokerUrl: string;
 }
 
 export interface SessionContext {
   broker: BrokerApi;
   clipboard: ClipboardPort | null;
+  sessionWindow: string | null;
+  windows: SessionWindows | null;
+  clientPolicy: ClientSessionPolicy;
+  /** The broker signed in to, when this page knows it (a resumed sign-in does not say). */
+  brokerUrl: string | null;
+  pendingOpen: PendingOpen | null;
+  /** Try the remembered sign-in when the machine starts. */
+  resumeOnStart: boolean;
   user: SignedInUser | null;
   workstations: Workstation[];
   workstationsUpdatedAt: number | null;
@@ -81,4 +112,10 @@ export type SessionEvent =
   | { type: 'codec.set'; codec: VideoCodec | null }
   | { type: 'clipboard.local'; text: string }
   | { type: 'keyframe.request' }
+  /** A deep link or connection file (main checked it against the policy): connect once signed in. */
+  | { type: 'open.request'; workstationId: string | null; brokerUrl: string }
+  /** Opening a session window failed (main said why). */
+  | { type: 'session.windowFailed'; failure: Failure }
+  /** The client's settings changed (or a profile was selected): applies to the running and next grants. */
+  | { type: 'client.policy'; policy: ClientSessionPolicy }
   | PeerEvent;
