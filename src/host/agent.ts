@@ -14,8 +14,10 @@ import type { Clipboard } from './clipboard/clipboard.js';
 import { X11Clipboard } from './clipboard/x11-clipboard.js';
 import type { CursorSource } from './cursor/cursor-source.js';
 import { X11CursorSource } from './cursor/x11-cursor.js';
+import { InjectorKind } from './config.js';
 import { describeError, HostError } from './errors.js';
 import type { Injector } from './input/injector.js';
+import { openRobotInjector } from './input/robot-injector.js';
 import { XTestInjector } from './input/xtest-injector.js';
 import { MAX_CAPTURE_FPS } from './quality.js';
 import { HostSession, type SessionEndReason } from './session.js';
@@ -38,8 +40,16 @@ export const HostAgentOptions = z.strictObject({
    * draw the cursor would show none.
    */
   localCursor: z.boolean().default(false),
+  /** Input injector; `auto` is XTEST on X11, robotjs on Windows and macOS. */
+  injector: InjectorKind.default('auto'),
 });
 export type HostAgentOptions = z.input<typeof HostAgentOptions>;
+
+/** The injector `kind` means on `platform`: robotjs on Windows and macOS, XTEST elsewhere (X11). */
+export function resolveInjectorKind(kind: InjectorKind, platform: NodeJS.Platform = process.platform): 'xtest' | 'robot' {
+  if (kind !== 'auto') return kind;
+  return platform === 'win32' || platform === 'darwin' ? 'robot' : 'xtest';
+}
 
 /** Replaceable parts, for tests, the demo launcher and other platforms. */
 export interface HostAgentDeps {
@@ -73,7 +83,9 @@ export async function startHostAgent(input: HostAgentOptions & HostAgentDeps): P
   const options = parsed.data;
   const logger = givenLogger ?? pino({ name: 'backlot-host' });
   const createCapture = givenCapture ?? ((o, log) => new X11GrabCapture({ display: o.display, drawMouse: !o.localCursor, logger: log }));
-  const openInjector = givenInjector ?? ((o, log) => XTestInjector.open(o.display, log));
+  const injectorKind = resolveInjectorKind(options.injector);
+  const openInjector =
+    givenInjector ?? ((o, log) => (injectorKind === 'robot' ? openRobotInjector(log, { display: o.display }) : XTestInjector.open(o.display, log)));
   const openCursor = givenCursor ?? ((o, log) => X11CursorSource.open(o.display, log));
   const openClipboard = givenClipboard ?? ((o, log) => X11Clipboard.open(o.display, log));
 
@@ -146,7 +158,7 @@ export async function startHostAgent(input: HostAgentOptions & HostAgentDeps): P
   }
 
   link.start();
-  logger.info({ display: options.display, broker: options.brokerUrl, workstationId: options.workstationId, fps: options.fps }, 'host agent started');
+  logger.info({ display: options.display, broker: options.brokerUrl, workstationId: options.workstationId, fps: options.fps, injector: givenInjector ? 'custom' : injectorKind }, 'host agent started');
 
   return {
     async stop() {

@@ -2,10 +2,11 @@
  * Command line of the host agent:
  *   backlot-host enrol --broker URL --code CODE [--config PATH]
  *   backlot-host run [--config PATH] [--display :0] [--fps 30] [--local-cursor]
+ *                    [--injector auto|xtest|robot]
  *                    [--broker URL --workstation ID --secret S] [--log-level info]
  * `run` reads the configuration file that `enrol` wrote; environment
  * variables (BACKLOT_BROKER, BACKLOT_WORKSTATION, BACKLOT_HOST_SECRET,
- * DISPLAY) override it and flags override both. Exit codes: 0 after a clean
+ * BACKLOT_INJECTOR, DISPLAY) override it and flags override both. Exit codes: 0 after a clean
  * stop, 1 on a runtime failure, 2 on bad usage.
  */
 import { parseArgs } from 'node:util';
@@ -34,6 +35,8 @@ Run options (each overrides the configuration file):
   --secret <secret>      this workstation's secret         (env BACKLOT_HOST_SECRET)
   --fps <n>              default frame rate, 1-60 (default 30)
   --local-cursor         leave the cursor out of the video (the client draws it)
+  --injector <kind>      auto|xtest|robot: input injector (env BACKLOT_INJECTOR;
+                         auto = XTEST on X11, robotjs on Windows and macOS)
   --log-level <level>    trace|debug|info|warn|error (default info)
   -h, --help             show this help
 `;
@@ -60,6 +63,7 @@ function parseCommandLine(argv: string[]) {
         secret: { type: 'string' },
         fps: { type: 'string' },
         'local-cursor': { type: 'boolean' },
+        injector: { type: 'string' },
         'log-level': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -110,11 +114,12 @@ async function runAgent({ values }: Parsed): Promise<void> {
     secret: values.secret ?? env.BACKLOT_HOST_SECRET ?? config.secret,
     ...(fpsText === undefined ? (config.fps === undefined ? {} : { fps: config.fps }) : { fps: /^\d+$/.test(fpsText) ? Number(fpsText) : Number.NaN }),
     localCursor: values['local-cursor'] ?? config.localCursor ?? false,
+    injector: values.injector ?? env.BACKLOT_INJECTOR ?? config.injector ?? 'auto',
   };
   const parsed = HostAgentOptions.safeParse(candidate);
   if (!parsed.success) {
     // Name the flag, never echo the values: one of them is the secret.
-    const flagOf: Record<string, string> = { display: '--display', brokerUrl: '--broker', workstationId: '--workstation', secret: '--secret', fps: '--fps' };
+    const flagOf: Record<string, string> = { display: '--display', brokerUrl: '--broker', workstationId: '--workstation', secret: '--secret', fps: '--fps', injector: '--injector' };
     const problems = parsed.error.issues.map((i) => `${flagOf[String(i.path[0])] ?? String(i.path[0])}: ${i.message}`);
     usageError(problems.join('\n'));
   }

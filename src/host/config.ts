@@ -18,6 +18,13 @@ const CONFIG_DIR_MODE = 0o700;
 /** A configuration file is a few hundred bytes; refuse anything absurd. */
 const MAX_CONFIG_BYTES = 64 * 1024;
 
+/**
+ * Which input injector the agent uses: `auto` picks XTEST on X11 and robotjs
+ * on Windows and macOS; `xtest` or `robot` force one.
+ */
+export const InjectorKind = z.enum(['auto', 'xtest', 'robot']);
+export type InjectorKind = z.infer<typeof InjectorKind>;
+
 export const HostConfig = z.strictObject({
   brokerUrl: z.url({ protocol: /^(https?|wss?)$/ }),
   workstationId: z.string().min(1).max(128).regex(/^[A-Za-z0-9._-]+$/),
@@ -27,6 +34,7 @@ export const HostConfig = z.strictObject({
   display: z.string().max(64).optional(),
   fps: z.number().int().min(1).max(120).optional(),
   localCursor: z.boolean().optional(),
+  injector: InjectorKind.optional(),
 });
 export type HostConfig = z.infer<typeof HostConfig>;
 

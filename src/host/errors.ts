@@ -8,6 +8,8 @@ export const HOST_ERROR_CODES = [
   'ERR_X11_CONNECT',
   /** The X server lacks the XTEST extension, so input cannot be injected. */
   'ERR_XTEST_UNAVAILABLE',
+  /** The cross-platform injector (the optional @jitsi/robotjs package) is missing or cannot load here. */
+  'ERR_INJECTOR_UNAVAILABLE',
   /** ffmpeg could not be started or produced no frame in time. */
   'ERR_CAPTURE_START',
   /** ffmpeg exited or its output broke while a session was streaming. */
