@@ -7,7 +7,7 @@ import { IPC } from '../shared/ipc.js';
 import type { AuthService } from './auth.js';
 import type { DemoLauncher } from './demo.js';
 import { BacklotError } from './errors.js';
-import { narrowGrant } from './grant-policy.js';
+import { narrowGrant } from '../shared/grant-narrowing.js';
 import type { IpcHandlers } from './ipc.js';
 import type { OpenRequests } from './open-requests.js';
 import { originOf } from './policy.js';

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { describe, expect, it, vi } from 'vitest';
-import { intersectClipboard, narrowGrant } from '../../src/main/grant-policy.js';
+import { intersectClipboard, narrowGrant } from '../../src/shared/grant-narrowing.js';
 import { MAX_SESSION_WINDOWS, SessionManager, sessionUrl } from '../../src/main/sessions.js';
 import { startUpdates, updatePlan } from '../../src/main/updater.js';
 import { GRANT } from './fake-broker.js';
