@@ -6,7 +6,7 @@
  * renderer imports the types, and `schemas/policy.schema.json` is generated
  * from `ClientPolicy` (see scripts/policy-schema.mjs).
  *
- * Precedence of a setting, highest first (docs/desktop-client.md):
+ * Precedence of a setting, highest first (README.md):
  *   locked by the managed policy > locked by the installer policy > the user's
  *   choice > the managed policy's value > the installer policy's value > default.
  * Unlocked policy values are recommendations a user may change; a locked one

@@ -1,6 +1,6 @@
 /**
  * The published policy JSON Schema is generated from the zod schema and must
- * match it; the IT admin reference (docs/desktop-client.md) must document every
+ * match it; the IT admin reference (README.md) must document every
  * key, and its example policies must validate against the published schema.
  */
 import { readFileSync } from 'node:fs';
@@ -10,7 +10,7 @@ import { generatePolicySchema } from '../../scripts/policy-schema.mjs';
 import { ClientPolicy, SETTING_KEYS } from '../../src/shared/managed-policy.js';
 
 const committed = readFileSync(new URL('../../schemas/policy.schema.json', import.meta.url), 'utf8');
-const docs = readFileSync(new URL('../../docs/desktop-client.md', import.meta.url), 'utf8');
+const docs = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
 const validate = new Ajv2020({ allErrors: true, strict: false }).compile(JSON.parse(committed) as object);
 
 describe('schemas/policy.schema.json', () => {
@@ -29,7 +29,7 @@ describe('schemas/policy.schema.json', () => {
   });
 });
 
-describe('docs/desktop-client.md', () => {
+describe('README.md', () => {
   it('documents every policy key and every setting', () => {
     const keys = [...Object.keys(ClientPolicy.shape), ...SETTING_KEYS, 'id', 'name', 'brokerUrl', 'username', 'preferences'];
     for (const key of keys) expect(docs, key).toContain(`\`${key}\``);

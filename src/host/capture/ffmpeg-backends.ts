@@ -3,7 +3,7 @@
  * grabbing the screen, so the pipeline in ffmpeg-capture.ts stays the same.
  * The X11 backend is tested on Xvfb; the Windows and macOS ones are argument
  * builders, unit-tested for their argument lists but NOT yet run on real
- * Windows or macOS machines (see docs/host-agent.md).
+ * Windows or macOS machines (see README.md ("The host agent")).
  */
 import type { CaptureSettings } from './capture-source.js';
 

@@ -1,7 +1,7 @@
 /**
  * The seam between decoded input and the operating system. On Linux/X11 the
  * XTEST implementation sits behind it; uinput, Windows and macOS injectors
- * implement the same interface (see docs/host-agent.md for what exists).
+ * implement the same interface (see README.md ("The host agent") for what exists).
  */
 import type { InputMessage, MouseButton } from '../../shared/input.js';
 

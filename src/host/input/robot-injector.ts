@@ -4,7 +4,7 @@
  * linux). On Linux it injects through X11/XTEST like XTestInjector, which
  * is how it is tested here; XTestInjector stays the default there.
  *
- * Limits, all owed to what robotjs can express (docs/host-agent.md):
+ * Limits, all owed to what robotjs can express (README.md ("The host agent")):
  * - Keys go by *key name* ("a", "-", "f5"), which robotjs turns into a key of
  *   the host's current layout (VkKeyScan on Windows, the layout's character
  *   table on macOS, a keysym on X11). Named keys (arrows, F-keys, modifiers,
