@@ -27,10 +27,11 @@
  */
 import { createRequire } from 'node:module';
 import type { Logger } from 'pino';
-import { COORD_MAX, PenFlag, type MouseButton } from '../../shared/input.js';
+import { COORD_MAX, type MouseButton } from '../../shared/input.js';
 import { HostError } from '../errors.js';
 import { closeX11, connectX11, getKeyboardMapping } from '../x11/client.js';
 import type { Injector, PenSample } from './injector.js';
+import { applyPenButtons } from './pen-buttons.js';
 import { KeycodeTable } from './keymap.js';
 import { MAX_CLICKS_PER_EVENT, WHEEL_UNITS_PER_CLICK } from './wheel.js';
 
@@ -302,14 +303,8 @@ export class RobotInjector implements Injector {
 
   pen(sample: PenSample): void {
     this.lastPen = sample;
-    const inRange = (sample.flags & (PenFlag.InRange | PenFlag.Contact)) !== 0;
     this.pointerAbs(sample.x, sample.y);
-    const flags = inRange ? sample.flags : 0;
-    const changed = flags ^ this.penFlags;
-    this.penFlags = flags;
-    if (changed & PenFlag.Contact) this.setButton(PEN_BUTTONS.tip, (flags & PenFlag.Contact) !== 0);
-    if (changed & PenFlag.Barrel) this.setButton(PEN_BUTTONS.barrel, (flags & PenFlag.Barrel) !== 0);
-    if (changed & PenFlag.Barrel2) this.setButton(PEN_BUTTONS.barrel2, (flags & PenFlag.Barrel2) !== 0);
+    this.penFlags = applyPenButtons(sample, this.penFlags, (part, down) => this.setButton(PEN_BUTTONS[part], down));
   }
 
   releaseAll(): void {

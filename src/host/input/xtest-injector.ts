@@ -16,7 +16,7 @@
  * tip (or eraser) the left button, the barrel buttons right and middle.
  */
 import type { Logger } from 'pino';
-import { COORD_MAX, PenFlag, type MouseButton } from '../../shared/input.js';
+import { COORD_MAX, type MouseButton } from '../../shared/input.js';
 import {
   closeX11,
   connectX11,
@@ -27,6 +27,7 @@ import {
   type XTestExtension,
 } from '../x11/client.js';
 import type { Injector, PenSample } from './injector.js';
+import { applyPenButtons } from './pen-buttons.js';
 import { KeycodeTable, keysymForCodePoint, SHIFT_KEYSYMS, SHIFT_L_KEYSYM } from './keymap.js';
 import { WheelAccumulator } from './wheel.js';
 
@@ -159,15 +160,8 @@ export class XTestInjector implements Injector {
 
   pen(sample: PenSample): void {
     this.lastPen = sample;
-    const inRange = (sample.flags & (PenFlag.InRange | PenFlag.Contact)) !== 0;
     this.pointerAbs(sample.x, sample.y);
-    const flags = inRange ? sample.flags : 0;
-    const changed = flags ^ this.penFlags;
-    this.penFlags = flags;
-    // The eraser is the pen's other end touching: still a left press to X.
-    if (changed & PenFlag.Contact) this.setButton(PEN_BUTTONS.tip, (flags & PenFlag.Contact) !== 0);
-    if (changed & PenFlag.Barrel) this.setButton(PEN_BUTTONS.barrel, (flags & PenFlag.Barrel) !== 0);
-    if (changed & PenFlag.Barrel2) this.setButton(PEN_BUTTONS.barrel2, (flags & PenFlag.Barrel2) !== 0);
+    this.penFlags = applyPenButtons(sample, this.penFlags, (part, down) => this.setButton(PEN_BUTTONS[part], down));
   }
 
   holding(): boolean {
