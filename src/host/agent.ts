@@ -8,14 +8,17 @@
 import pino, { type Logger } from 'pino';
 import { z } from 'zod';
 import type { CaptureSource } from './capture/capture-source.js';
+import { FallbackCapture } from './capture/fallback-capture.js';
 import { X11GrabCapture } from './capture/x11grab-capture.js';
+import { XcbCapture } from './capture/xcb-capture.js';
 import { BrokerLink, hostSocketUrl, type BrokerEvent, type LinkState } from './broker-link.js';
 import type { Clipboard } from './clipboard/clipboard.js';
 import { X11Clipboard } from './clipboard/x11-clipboard.js';
 import type { CursorSource } from './cursor/cursor-source.js';
 import { X11CursorSource } from './cursor/x11-cursor.js';
-import { InjectorKind } from './config.js';
+import { CaptureKind, InjectorKind } from './config.js';
 import { describeError, HostError } from './errors.js';
+import { MAX_PLAYOUT_DELAY_MS, playoutDelayTrial, setWebrtcFieldTrials } from './field-trials.js';
 import type { Injector } from './input/injector.js';
 import { openRobotInjector } from './input/robot-injector.js';
 import { XTestInjector } from './input/xtest-injector.js';
@@ -42,6 +45,18 @@ export const HostAgentOptions = z.strictObject({
   localCursor: z.boolean().default(false),
   /** Input injector; `auto` is XTEST on X11, robotjs on Windows and macOS. */
   injector: InjectorKind.default('auto'),
+  /** Screen capture; `auto` is in-process MIT-SHM capture where it starts, else ffmpeg. */
+  capture: CaptureKind.default('auto'),
+  /**
+   * Longest playout delay, ms, that every video frame tells the client's
+   * browser it may add (the playout-delay RTP header extension, min 0): 0
+   * renders frames as they arrive, the lowest latency on a clean network; a
+   * jittery link may want some smoothing. null leaves the receiver's own
+   * adaptive jitter buffer (typically 50-400 ms here).
+   */
+  playoutDelayMaxMs: z.number().int().min(0).max(MAX_PLAYOUT_DELAY_MS).nullable().default(0),
+  /** More libwebrtc field trials, `Name/value/Name/value/` (an expert knob: env BACKLOT_WEBRTC_FIELD_TRIALS). */
+  extraFieldTrials: z.string().max(2048).regex(/^([A-Za-z0-9-]+\/[^/]*\/)*$/, 'field trials as Name/value/ pairs').default(''),
 });
 export type HostAgentOptions = z.input<typeof HostAgentOptions>;
 
@@ -49,6 +64,14 @@ export type HostAgentOptions = z.input<typeof HostAgentOptions>;
 export function resolveInjectorKind(kind: InjectorKind, platform: NodeJS.Platform = process.platform): 'xtest' | 'robot' {
   if (kind !== 'auto') return kind;
   return platform === 'win32' || platform === 'darwin' ? 'robot' : 'xtest';
+}
+
+/** The X11 capture `options.capture` asks for: in-process first (`auto`), falling back to ffmpeg. */
+export function defaultCapture(options: z.output<typeof HostAgentOptions>, logger: Logger): CaptureSource {
+  const ffmpeg = (): CaptureSource => new X11GrabCapture({ display: options.display, drawMouse: !options.localCursor, logger });
+  if (options.capture === 'ffmpeg') return ffmpeg();
+  const xcb = new XcbCapture({ display: options.display, drawCursor: !options.localCursor, logger });
+  return options.capture === 'xcb' ? xcb : new FallbackCapture(xcb, ffmpeg, logger);
 }
 
 /** Replaceable parts, for tests, the demo launcher and other platforms. */
@@ -82,12 +105,18 @@ export async function startHostAgent(input: HostAgentOptions & HostAgentDeps): P
   if (!parsed.success) throw new HostError('ERR_BAD_OPTIONS', z.prettifyError(parsed.error));
   const options = parsed.data;
   const logger = givenLogger ?? pino({ name: 'backlot-host' });
-  const createCapture = givenCapture ?? ((o, log) => new X11GrabCapture({ display: o.display, drawMouse: !o.localCursor, logger: log }));
+  const createCapture = givenCapture ?? defaultCapture;
   const injectorKind = resolveInjectorKind(options.injector);
   const openInjector =
     givenInjector ?? ((o, log) => (injectorKind === 'robot' ? openRobotInjector(log, { display: o.display }) : XTestInjector.open(o.display, log)));
   const openCursor = givenCursor ?? ((o, log) => X11CursorSource.open(o.display, log));
   const openClipboard = givenClipboard ?? ((o, log) => X11Clipboard.open(o.display, log));
+  const trialString = (options.playoutDelayMaxMs === null ? '' : playoutDelayTrial(options.playoutDelayMaxMs)) + options.extraFieldTrials;
+  if (trialString) {
+    const trials = setWebrtcFieldTrials(trialString);
+    if (trials.ok) logger.info({ fieldTrials: trials.trials }, 'low-latency playout on');
+    else logger.warn({ reason: trials.reason }, 'low-latency playout unavailable: clients keep an adaptive jitter buffer');
+  }
 
   let current: HostSession | undefined;
   let stopping = false;
@@ -158,7 +187,7 @@ export async function startHostAgent(input: HostAgentOptions & HostAgentDeps): P
   }
 
   link.start();
-  logger.info({ display: options.display, broker: options.brokerUrl, workstationId: options.workstationId, fps: options.fps, injector: givenInjector ? 'custom' : injectorKind }, 'host agent started');
+  logger.info({ display: options.display, broker: options.brokerUrl, workstationId: options.workstationId, fps: options.fps, injector: givenInjector ? 'custom' : injectorKind, capture: givenCapture ? 'custom' : options.capture }, 'host agent started');
 
   return {
     async stop() {

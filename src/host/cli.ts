@@ -37,6 +37,12 @@ Run options (each overrides the configuration file):
   --local-cursor         leave the cursor out of the video (the client draws it)
   --injector <kind>      auto|xtest|robot: input injector (env BACKLOT_INJECTOR;
                          auto = XTEST on X11, robotjs on Windows and macOS)
+  --capture <kind>       auto|xcb|ffmpeg: screen capture (env BACKLOT_CAPTURE;
+                         auto = in-process MIT-SHM, else the ffmpeg pipeline)
+  --playout-delay-max <ms|adaptive>
+                         longest delay the client may hold frames, 0-500 ms
+                         (default 0: render on arrival; adaptive: the
+                         client's own jitter buffer)
   --log-level <level>    trace|debug|info|warn|error (default info)
   -h, --help             show this help
 `;
@@ -64,6 +70,8 @@ function parseCommandLine(argv: string[]) {
         fps: { type: 'string' },
         'local-cursor': { type: 'boolean' },
         injector: { type: 'string' },
+        capture: { type: 'string' },
+        'playout-delay-max': { type: 'string' },
         'log-level': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -103,6 +111,13 @@ async function loadConfig(values: Parsed['values']): Promise<Partial<HostConfig>
   }
 }
 
+/** `--playout-delay-max`: a number of ms or `adaptive` (null); the file's value when the flag is absent. */
+function playoutDelayOption(flag: string | undefined, fromFile: number | null | undefined): { playoutDelayMaxMs?: number | null } {
+  if (flag === undefined) return fromFile === undefined ? {} : { playoutDelayMaxMs: fromFile };
+  if (flag === 'adaptive') return { playoutDelayMaxMs: null };
+  return { playoutDelayMaxMs: /^\d+$/.test(flag) ? Number(flag) : Number.NaN };
+}
+
 async function runAgent({ values }: Parsed): Promise<void> {
   const config = await loadConfig(values);
   const env = process.env;
@@ -115,11 +130,14 @@ async function runAgent({ values }: Parsed): Promise<void> {
     ...(fpsText === undefined ? (config.fps === undefined ? {} : { fps: config.fps }) : { fps: /^\d+$/.test(fpsText) ? Number(fpsText) : Number.NaN }),
     localCursor: values['local-cursor'] ?? config.localCursor ?? false,
     injector: values.injector ?? env.BACKLOT_INJECTOR ?? config.injector ?? 'auto',
+    capture: values.capture ?? env.BACKLOT_CAPTURE ?? config.capture ?? 'auto',
+    ...playoutDelayOption(values['playout-delay-max'], config.playoutDelayMaxMs),
+    ...(env.BACKLOT_WEBRTC_FIELD_TRIALS ? { extraFieldTrials: env.BACKLOT_WEBRTC_FIELD_TRIALS } : {}),
   };
   const parsed = HostAgentOptions.safeParse(candidate);
   if (!parsed.success) {
     // Name the flag, never echo the values: one of them is the secret.
-    const flagOf: Record<string, string> = { display: '--display', brokerUrl: '--broker', workstationId: '--workstation', secret: '--secret', fps: '--fps', injector: '--injector' };
+    const flagOf: Record<string, string> = { display: '--display', brokerUrl: '--broker', workstationId: '--workstation', secret: '--secret', fps: '--fps', injector: '--injector', capture: '--capture', playoutDelayMaxMs: '--playout-delay-max' };
     const problems = parsed.error.issues.map((i) => `${flagOf[String(i.path[0])] ?? String(i.path[0])}: ${i.message}`);
     usageError(problems.join('\n'));
   }

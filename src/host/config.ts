@@ -25,6 +25,14 @@ const MAX_CONFIG_BYTES = 64 * 1024;
 export const InjectorKind = z.enum(['auto', 'xtest', 'robot']);
 export type InjectorKind = z.infer<typeof InjectorKind>;
 
+/**
+ * How the agent captures the screen: `auto` is in-process MIT-SHM capture
+ * (the xcb-capture addon) where it can start, else the ffmpeg pipeline;
+ * `xcb` or `ffmpeg` force one.
+ */
+export const CaptureKind = z.enum(['auto', 'xcb', 'ffmpeg']);
+export type CaptureKind = z.infer<typeof CaptureKind>;
+
 export const HostConfig = z.strictObject({
   brokerUrl: z.url({ protocol: /^(https?|wss?)$/ }),
   workstationId: z.string().min(1).max(128).regex(/^[A-Za-z0-9._-]+$/),
@@ -35,6 +43,9 @@ export const HostConfig = z.strictObject({
   fps: z.number().int().min(1).max(120).optional(),
   localCursor: z.boolean().optional(),
   injector: InjectorKind.optional(),
+  capture: CaptureKind.optional(),
+  /** Longest playout delay the client may add, ms (0 = render on arrival); null leaves the client's adaptive jitter buffer. */
+  playoutDelayMaxMs: z.number().int().min(0).max(500).nullable().optional(),
 });
 export type HostConfig = z.infer<typeof HostConfig>;
 

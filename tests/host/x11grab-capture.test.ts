@@ -3,47 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CaptureSettings } from '../../src/host/capture/capture-source.js';
 import { X11GrabCapture, x11grabArgs } from '../../src/host/capture/x11grab-capture.js';
 import type { HostError } from '../../src/host/errors.js';
-import { createVideoSink, type I420Frame, type VideoTrack } from '../../src/host/webrtc.js';
 import { startXvfb, xrun, type Xvfb } from './helpers/xvfb.js';
 import { paintRect } from './helpers/x11-paint.js';
-
-/** BT.601 limited-range YUV of pure colours, as ffmpeg converts them. */
-const RED_YUV = [81, 90, 240];
-const GREEN_YUV = [145, 54, 34];
-const TOLERANCE = 4;
-
-function yuvAt(frame: I420Frame, x: number, y: number): number[] {
-  const { width, height, data } = frame;
-  const chromaW = width / 2;
-  const uOffset = width * height;
-  const vOffset = uOffset + (width * height) / 4;
-  const c = (y >> 1) * chromaW + (x >> 1);
-  return [data[y * width + x]!, data[uOffset + c]!, data[vOffset + c]!];
-}
-
-function expectColour(actual: number[], expected: number[]): void {
-  actual.forEach((v, i) => expect(Math.abs(v - expected[i]!), `component ${i}: ${actual.join(',')} vs ${expected.join(',')}`).toBeLessThanOrEqual(TOLERANCE));
-}
-
-/** Collects frames from a track until `count` have arrived. */
-function collectFrames(track: VideoTrack, count: number, timeoutMs = 10_000): Promise<I420Frame[]> {
-  const sink = createVideoSink(track);
-  const frames: I420Frame[] = [];
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      sink.stop();
-      reject(new Error(`only ${frames.length} of ${count} frames arrived`));
-    }, timeoutMs);
-    sink.onframe = ({ frame }) => {
-      frames.push({ width: frame.width, height: frame.height, data: Uint8Array.from(frame.data) });
-      if (frames.length === count) {
-        clearTimeout(timer);
-        sink.stop();
-        resolve(frames);
-      }
-    };
-  });
-}
+import { collectFrames, expectColour, GREEN_YUV, RED_YUV, yuvAt } from './helpers/frames.js';
 
 describe('x11grabArgs', () => {
   it('asks ffmpeg for low-latency raw I420 of the given area', () => {

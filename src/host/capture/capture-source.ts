@@ -1,9 +1,10 @@
 /**
  * The seam between "where pictures come from" and the WebRTC session. The
- * session only sees this interface: the ffmpeg pipeline (ffmpeg-capture.ts)
- * with an X11 backend today, and Windows `ddagrab`/`gdigrab` or macOS
- * `avfoundation` backends (ffmpeg-backends.ts) or a hardware-encoder path
- * (NVENC/VAAPI passing encoded RTP through) behind the same interface.
+ * session only sees this interface: in-process MIT-SHM capture on X11
+ * (xcb-capture.ts); the ffmpeg pipeline (ffmpeg-capture.ts) with its X11,
+ * Windows `ddagrab`/`gdigrab` and macOS `avfoundation` backends
+ * (ffmpeg-backends.ts); later a hardware-encoder path (NVENC/VAAPI passing
+ * encoded RTP through) behind the same interface.
  */
 import type { Monitor } from '../../shared/control.js';
 import type { HostError } from '../errors.js';
@@ -18,6 +19,10 @@ export interface CaptureStats {
   fps: number;
   /** Times the capture was restarted with new settings. */
   restarts: number;
+  /** Which capture path runs: 'xcb' (in-process MIT-SHM) or 'ffmpeg'. */
+  backend?: string;
+  /** Median ms from the start of a grab to the I420 frame, over the last window (in-process capture only). */
+  grabToFrameMs?: number;
 }
 
 /** A rectangle of the host's desktop, in desktop pixels. */

@@ -1,0 +1,219 @@
+/**
+ * In-process capture on X11: the xcb-capture addon grabs the region with
+ * MIT-SHM and converts it to I420 with libyuv on a worker thread, and the
+ * frame goes straight into wrtc's RTCVideoSource: no child process, no pipe,
+ * no extra copies. DAMAGE drives it: a change is grabbed as soon as the
+ * frame-rate limit allows (instead of on a fixed clock), and a still screen
+ * costs nothing but a refresh frame now and then, which lets the encoder
+ * sharpen what stays on screen.
+ *
+ * Measured on the build machine (1920x1080, Xvfb): grab 1.3 ms + convert
+ * 0.8 ms, where the ffmpeg pipeline took 54-150 ms from change to frame.
+ */
+import type { Logger } from 'pino';
+import type { Monitor } from '../../shared/control.js';
+import { HostError } from '../errors.js';
+import { createVideoSource, type VideoSource, type VideoTrack } from '../webrtc.js';
+import { listMonitors } from '../x11/monitors.js';
+import type { CaptureSettings, CaptureSource, CaptureStats } from './capture-source.js';
+import { loadXcbNative, type XcbHandle, type XcbNative } from './xcb-native.js';
+
+/** With nothing changing, the last frame is sent again this often (the encoder refines a still picture). */
+export const IDLE_REFRESH_MS = 200;
+/** Longest wait for damage in one native call: bounds how late a stop or a new setting is applied. */
+const MAX_WAIT_SLICE_MS = 100;
+/** The fps figure in stats is measured over windows this long. */
+const FPS_WINDOW_MS = 1_000;
+
+export interface XcbCaptureOptions {
+  /** X display, e.g. ":99". */
+  display: string;
+  /** false leaves the cursor out of the picture, for clients that draw it locally from `cursor` messages. */
+  drawCursor?: boolean;
+  logger?: Logger;
+  /** The addon; defaults to the built one. */
+  native?: XcbNative;
+  /** Lists the monitors; defaults to RandR on `display`. */
+  listMonitors?: () => Promise<Monitor[]>;
+}
+
+const even = (n: number): number => Math.max(2, n & ~1);
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+interface Pending {
+  settings: CaptureSettings;
+  resolve: () => void;
+  reject: (err: Error) => void;
+}
+
+export class XcbCapture implements CaptureSource {
+  private readonly native: XcbNative | undefined;
+  private readonly unavailable: string | undefined;
+  private handle: XcbHandle | undefined;
+  private source: VideoSource | undefined;
+  private track: VideoTrack | undefined;
+  private settings: CaptureSettings | undefined;
+  private frame: Uint8Array = new Uint8Array(0);
+  private pending: Pending | undefined;
+  private loop: Promise<void> | undefined;
+  private stopped = false;
+  private lastFrameAt = 0;
+  private framesCaptured = 0;
+  private restarts = 0;
+  private fps = 0;
+  private windowStart = 0;
+  private windowFrames = 0;
+  private grabTimes: number[] = [];
+  private grabToFrameMs: number | undefined;
+
+  constructor(private readonly options: XcbCaptureOptions) {
+    if (options.native) {
+      this.native = options.native;
+    } else {
+      const load = loadXcbNative();
+      if (load.ok) this.native = load.native;
+      else this.unavailable = load.reason;
+    }
+  }
+
+  monitors(): Promise<Monitor[]> {
+    return (this.options.listMonitors ?? (() => listMonitors(this.options.display)))();
+  }
+
+  async start(settings: CaptureSettings, onFailure: (err: HostError) => void): Promise<VideoTrack> {
+    if (this.source) throw new Error('capture already started');
+    const native = this.native;
+    if (!native) throw new HostError('ERR_CAPTURE_START', this.unavailable ?? 'in-process capture unavailable');
+    try {
+      this.handle = native.open(this.options.display);
+      this.configure(settings);
+      // The first frame, so a broken capture fails here and the track starts with a picture.
+      const first = await native.next(this.handle, this.frame, 0, true);
+      if (!first.captured) throw new Error('the first grab returned no frame');
+    } catch (err) {
+      this.close();
+      if (err instanceof HostError) throw err;
+      throw new HostError('ERR_CAPTURE_START', `in-process capture of ${this.options.display}: ${(err as Error).message}`, { cause: err });
+    }
+    const source = createVideoSource();
+    this.source = source;
+    this.track = source.createTrack();
+    this.deliver();
+    this.options.logger?.info({ backend: 'xcb', display: this.options.display, ...this.settings }, 'capture started');
+    this.loop = this.run(native, onFailure);
+    return this.track;
+  }
+
+  reconfigure(settings: CaptureSettings): Promise<void> {
+    if (this.stopped || !this.handle) return Promise.resolve();
+    this.pending?.resolve(); // superseded: the newer settings win
+    return new Promise<void>((resolve, reject) => {
+      this.pending = { settings, resolve, reject };
+    });
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.pending?.resolve();
+    this.pending = undefined;
+    await this.loop;
+    this.track?.stop();
+    this.close();
+  }
+
+  stats(): CaptureStats {
+    return {
+      width: this.settings?.width ?? 0,
+      height: this.settings?.height ?? 0,
+      framesCaptured: this.framesCaptured,
+      fps: this.fps,
+      restarts: this.restarts,
+      backend: 'xcb',
+      ...(this.grabToFrameMs === undefined ? {} : { grabToFrameMs: this.grabToFrameMs }),
+    };
+  }
+
+  /** Applies settings to the native handle (throws with the addon's reason). */
+  private configure(requested: CaptureSettings): void {
+    const { region } = requested;
+    // Never upscale: the output fits inside the region, in even pixels for I420.
+    const width = Math.min(even(requested.width), even(region.width));
+    const height = Math.min(even(requested.height), even(region.height));
+    this.native!.configure(this.handle!, { ...region, outWidth: width, outHeight: height, drawCursor: this.options.drawCursor ?? true });
+    const size = width * height + 2 * (width / 2) * (height / 2);
+    if (this.frame.length !== size) this.frame = new Uint8Array(size);
+    this.settings = { ...requested, width, height };
+  }
+
+  /** Hands the current frame to the encoder (which copies it before returning). */
+  private deliver(): void {
+    const { width, height } = this.settings!;
+    this.source!.onFrame({ width, height, data: this.frame });
+    this.lastFrameAt = performance.now();
+    this.framesCaptured++;
+    this.windowFrames++;
+    if (this.windowStart === 0) this.windowStart = this.lastFrameAt;
+    const elapsed = this.lastFrameAt - this.windowStart;
+    if (elapsed >= FPS_WINDOW_MS) {
+      this.fps = (this.windowFrames * 1000) / elapsed;
+      this.windowStart = this.lastFrameAt;
+      this.windowFrames = 0;
+      const sorted = this.grabTimes.sort((a, b) => a - b);
+      if (sorted.length) this.grabToFrameMs = Math.round(sorted[sorted.length >> 1]! * 100) / 100;
+      this.grabTimes = [];
+    }
+  }
+
+  private async run(native: XcbNative, onFailure: (err: HostError) => void): Promise<void> {
+    let force = false;
+    while (!this.stopped) {
+      const pending = this.pending;
+      if (pending) {
+        this.pending = undefined;
+        try {
+          this.configure(pending.settings);
+          this.restarts++;
+          force = true;
+          pending.resolve();
+        } catch (err) {
+          pending.reject(new HostError('ERR_CAPTURE_FAILED', `capture settings refused: ${(err as Error).message}`));
+        }
+      }
+      const interval = 1000 / this.settings!.fps;
+      const sinceLast = performance.now() - this.lastFrameAt;
+      if (sinceLast < interval) await sleep(interval - sinceLast);
+      if (this.stopped) break;
+      if (this.pending) continue;
+
+      const refreshIn = IDLE_REFRESH_MS - (performance.now() - this.lastFrameAt);
+      if (refreshIn <= 0 && !force) {
+        this.deliver();
+        continue;
+      }
+      try {
+        const result = await native.next(this.handle!, this.frame, Math.min(Math.max(0, refreshIn), MAX_WAIT_SLICE_MS), force);
+        force = false;
+        if (this.stopped) break;
+        if (result.captured) {
+          this.grabTimes.push(result.grabMs + result.convertMs);
+          this.deliver();
+        }
+      } catch (err) {
+        if (this.stopped) break;
+        const failure = new HostError('ERR_CAPTURE_FAILED', `in-process capture failed: ${(err as Error).message}`, { cause: err });
+        this.options.logger?.error({ code: failure.code, err: failure.message }, 'capture failed');
+        this.stopped = true;
+        // (re-read: a reconfigure may have arrived while the grab was in flight)
+        (this.pending as Pending | undefined)?.reject(failure);
+        onFailure(failure);
+        break;
+      }
+    }
+  }
+
+  private close(): void {
+    if (this.handle && this.native) this.native.close(this.handle);
+    this.handle = undefined;
+  }
+}

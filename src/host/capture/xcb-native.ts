@@ -1,0 +1,70 @@
+/**
+ * Loads the in-process X11 capture addon (native/xcb-capture, built by
+ * `npm run build:native` and on `npm install`). It is optional: where it was
+ * not built (no X11 or libyuv headers, not Linux) the agent falls back to the
+ * ffmpeg pipeline, and `loadXcbNative` says why.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** Result of one `next` call. */
+export interface XcbNextResult {
+  /** A frame was written into `out`. */
+  captured: boolean;
+  /** The region had been damaged (as opposed to a cursor-only change or a forced grab). */
+  damage: boolean;
+  /** Time spent waiting for a change, ms. */
+  waitedMs: number;
+  /** ShmGetImage and cursor blending, ms. */
+  grabMs: number;
+  /** BGRX to I420 (and scaling), ms. */
+  convertMs: number;
+}
+
+export interface XcbConfigure {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+  outWidth: number;
+  outHeight: number;
+  drawCursor: boolean;
+}
+
+declare const handleBrand: unique symbol;
+export type XcbHandle = { readonly [handleBrand]: true };
+
+/** The addon's functions (see native/xcb-capture/src/xcb_capture.c). All throw Error with a reason. */
+export interface XcbNative {
+  open(display: string): XcbHandle;
+  screen(handle: XcbHandle): { width: number; height: number };
+  configure(handle: XcbHandle, settings: XcbConfigure): void;
+  next(handle: XcbHandle, out: Uint8Array, waitMs: number, force: boolean): Promise<XcbNextResult>;
+  close(handle: XcbHandle): void;
+}
+
+export type XcbLoad = { ok: true; native: XcbNative; path: string } | { ok: false; reason: string };
+
+/** Where the addon is looked for: next to the sources, or (bundled) next to the entry script. */
+function candidates(): string[] {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const rel = join('native', 'xcb-capture', 'build', 'Release', 'xcb_capture.node');
+  return [resolve(here, '../../..', rel), resolve(here, '../..', rel), resolve(process.cwd(), rel)];
+}
+
+let cached: XcbLoad | undefined;
+
+export function loadXcbNative(): XcbLoad {
+  if (cached) return cached;
+  if (process.platform !== 'linux') return (cached = { ok: false, reason: `in-process capture is X11 only (platform ${process.platform})` });
+  const path = candidates().find((p) => existsSync(p));
+  if (!path) return (cached = { ok: false, reason: 'the xcb-capture addon is not built (run `npm run build:native`; it needs libxcb-shm0-dev, libxcb-damage0-dev, libxcb-xfixes0-dev and libyuv-dev)' });
+  try {
+    const native = createRequire(import.meta.url)(path) as XcbNative;
+    return (cached = { ok: true, native, path });
+  } catch (err) {
+    return (cached = { ok: false, reason: `the xcb-capture addon did not load: ${(err as Error).message}` });
+  }
+}

@@ -1,0 +1,237 @@
+/**
+ * XcbCapture (the in-process MIT-SHM capture addon) against a real Xvfb, read
+ * back through a wrtc video sink; and the addon refusing bad calls.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pino } from 'pino';
+import type { CaptureSettings, CaptureSource } from '../../src/host/capture/capture-source.js';
+import { FallbackCapture } from '../../src/host/capture/fallback-capture.js';
+import { IDLE_REFRESH_MS, XcbCapture } from '../../src/host/capture/xcb-capture.js';
+import { loadXcbNative, type XcbNative } from '../../src/host/capture/xcb-native.js';
+import { HostError } from '../../src/host/errors.js';
+import type { VideoTrack } from '../../src/host/webrtc.js';
+import { collectFrames, expectColour, GREEN_YUV, RED_YUV, yuvAt } from './helpers/frames.js';
+import { paintRect } from './helpers/x11-paint.js';
+import { startXvfb, xrun, type Xvfb } from './helpers/xvfb.js';
+
+const FULL_30: CaptureSettings = { region: { x: 0, y: 0, width: 1280, height: 720 }, width: 1280, height: 720, fps: 30 };
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const load = loadXcbNative();
+
+describe('the xcb-capture addon', () => {
+  it('is built on this machine (npm install builds it; CI installs its headers)', () => {
+    expect(load.ok ? 'loaded' : load.reason).toBe('loaded');
+  });
+});
+
+describe.runIf(load.ok)('XcbCapture on Xvfb', () => {
+  const native = (load as { native: XcbNative }).native;
+  let xvfb: Xvfb;
+  beforeAll(async () => {
+    xvfb = await startXvfb('1280x720');
+    await xrun(xvfb.display, 'xsetroot', ['-solid', '#ff0000']);
+  });
+  afterAll(async () => {
+    await xvfb?.stop();
+  });
+
+  it('streams full-size I420 frames showing what is on screen', async () => {
+    const rect = await paintRect(xvfb.display, 100, 200, 300, 150, 0x00ff00);
+    const capture = new XcbCapture({ display: xvfb.display, drawCursor: false });
+    const failures: HostError[] = [];
+    try {
+      const track = await capture.start(FULL_30, (err) => failures.push(err));
+      expect(track.kind).toBe('video');
+      const frames = await collectFrames(track, 3);
+      const last = frames.at(-1)!;
+      expect([last.width, last.height, last.data.length]).toEqual([1280, 720, (1280 * 720 * 3) / 2]);
+      expectColour(yuvAt(last, 20, 20), RED_YUV);
+      expectColour(yuvAt(last, 1200, 700), RED_YUV);
+      expectColour(yuvAt(last, 250, 275), GREEN_YUV);
+      expectColour(yuvAt(last, 90, 275), RED_YUV);
+      expectColour(yuvAt(last, 410, 275), RED_YUV);
+      expect(capture.stats()).toMatchObject({ backend: 'xcb', width: 1280, height: 720 });
+      expect(capture.stats().grabToFrameMs ?? 0).toBeGreaterThanOrEqual(0);
+    } finally {
+      await capture.stop();
+      await rect.close();
+    }
+    expect(failures).toEqual([]);
+  });
+
+  it('sends only refresh frames while nothing changes, and a change as soon as it happens', async () => {
+    const capture = new XcbCapture({ display: xvfb.display, drawCursor: false });
+    try {
+      const track = await capture.start(FULL_30, () => {});
+      await sleep(300);
+      const before = capture.stats().framesCaptured;
+      await sleep(2_000);
+      const still = capture.stats().framesCaptured - before;
+      // A still screen at 30 fps requested: refresh frames only (one per IDLE_REFRESH_MS), not 60.
+      expect(still).toBeGreaterThanOrEqual(Math.floor(2_000 / IDLE_REFRESH_MS) - 3);
+      expect(still).toBeLessThanOrEqual(Math.ceil(2_000 / IDLE_REFRESH_MS) + 3);
+
+      const green = collectFrames(track, 1_000, 5_000, (f) => Math.abs(yuvAt(f, 700, 420)[0]! - GREEN_YUV[0]!) <= 4);
+      const rect = await paintRect(xvfb.display, 600, 400, 200, 100, 0x00ff00);
+      try {
+        const frames = await green;
+        expectColour(yuvAt(frames.at(-1)!, 700, 420), GREEN_YUV);
+      } finally {
+        await rect.close();
+      }
+    } finally {
+      await capture.stop();
+    }
+  });
+
+  it('switches region, size and rate under the same track, scaling with libyuv', async () => {
+    const rect = await paintRect(xvfb.display, 640, 360, 640, 360, 0x00ff00);
+    const capture = new XcbCapture({ display: xvfb.display, drawCursor: false });
+    try {
+      const track = await capture.start(FULL_30, () => {});
+      await collectFrames(track, 2);
+      await capture.reconfigure({ region: { x: 640, y: 360, width: 640, height: 360 }, width: 320, height: 180, fps: 15 });
+      const frames = await collectFrames(track, 2);
+      const last = frames.at(-1)!;
+      expect([last.width, last.height]).toEqual([320, 180]);
+      expectColour(yuvAt(last, 10, 10), GREEN_YUV);
+      expectColour(yuvAt(last, 300, 170), GREEN_YUV);
+      expect(capture.stats()).toMatchObject({ width: 320, height: 180, restarts: 1 });
+    } finally {
+      await capture.stop();
+      await rect.close();
+    }
+  });
+
+  it('refuses a region off the screen with a reason and keeps streaming the old one', async () => {
+    const capture = new XcbCapture({ display: xvfb.display, drawCursor: false });
+    try {
+      const track = await capture.start(FULL_30, () => {});
+      await expect(capture.reconfigure({ region: { x: 1000, y: 0, width: 1280, height: 720 }, width: 1280, height: 720, fps: 30 })).rejects.toThrow(
+        /outside the 1280x720 screen/,
+      );
+      const frames = await collectFrames(track, 2);
+      expect([frames[1]!.width, frames[1]!.height]).toEqual([1280, 720]);
+    } finally {
+      await capture.stop();
+    }
+  });
+
+  it('draws the cursor into the picture unless told not to', async () => {
+    await xrun(xvfb.display, 'xdotool', ['mousemove', '300', '100']);
+    const around = (f: { width: number; height: number; data: Uint8Array }) => {
+      const ys: number[] = [];
+      for (let dy = -6; dy <= 6; dy++) for (let dx = -6; dx <= 6; dx++) ys.push(yuvAt(f, 300 + dx, 100 + dy)[0]!);
+      return ys;
+    };
+    const grab = async (drawCursor: boolean) => {
+      const capture = new XcbCapture({ display: xvfb.display, drawCursor });
+      try {
+        const track = await capture.start(FULL_30, () => {});
+        return (await collectFrames(track, 2)).at(-1)!;
+      } finally {
+        await capture.stop();
+      }
+    };
+    const without = around(await grab(false));
+    const withCursor = around(await grab(true));
+    expect(without.every((y) => Math.abs(y - RED_YUV[0]!) <= 4)).toBe(true);
+    expect(withCursor.some((y) => Math.abs(y - RED_YUV[0]!) > 30)).toBe(true);
+  });
+
+  it('follows the pointer when only the cursor moves', async () => {
+    await xrun(xvfb.display, 'xdotool', ['mousemove', '200', '600']);
+    const capture = new XcbCapture({ display: xvfb.display, drawCursor: true });
+    try {
+      const track = await capture.start(FULL_30, () => {});
+      await collectFrames(track, 1);
+      const moved = collectFrames(track, 1_000, 5_000, (f) => Math.abs(yuvAt(f, 900, 600)[0]! - RED_YUV[0]!) > 30 || Math.abs(yuvAt(f, 901, 601)[0]! - RED_YUV[0]!) > 30);
+      await xrun(xvfb.display, 'xdotool', ['mousemove', '900', '600']);
+      await moved;
+    } finally {
+      await capture.stop();
+    }
+  });
+
+  it('fails to start with a stable code when the display does not exist', async () => {
+    const capture = new XcbCapture({ display: ':1999' });
+    await expect(capture.start(FULL_30, () => {})).rejects.toMatchObject({ code: 'ERR_CAPTURE_START', message: expect.stringMatching(/cannot connect to X display :1999/) as unknown });
+  });
+
+  it('reports the X server going away while it streams', async () => {
+    const own = await startXvfb('640x480');
+    const capture = new XcbCapture({ display: own.display });
+    try {
+      const failed = new Promise<HostError>((resolve) => {
+        void capture.start({ region: { x: 0, y: 0, width: 640, height: 480 }, width: 640, height: 480, fps: 30 }, resolve);
+      });
+      await sleep(300);
+      expect(capture.stats().framesCaptured).toBeGreaterThan(0);
+      await own.stop();
+      const err = await failed;
+      expect(err.code).toBe('ERR_CAPTURE_FAILED');
+      expect(err.message).toMatch(/X connection/);
+    } finally {
+      await capture.stop();
+      await own.stop();
+    }
+  });
+
+  it('the addon refuses malformed calls with a reason instead of crashing', async () => {
+    expect(() => native.open(42 as unknown as string)).toThrow(/display must be a string/);
+    const handle = native.open(xvfb.display);
+    try {
+      expect(() => native.next(handle, new Uint8Array(16), 0, true)).toThrow(/configure the capture first/);
+      expect(() => native.configure(handle, { x: 0, y: 0, width: 10 } as never)).toThrow(/need integer x, y, width, height/);
+      expect(() => native.configure(handle, { x: 0, y: 0, width: 640, height: 480, outWidth: 1280, outHeight: 720, drawCursor: false })).toThrow(/may not exceed the region/);
+      native.configure(handle, { x: 0, y: 0, width: 640, height: 480, outWidth: 640, outHeight: 480, drawCursor: false });
+      expect(() => native.next(handle, new Uint8Array(16), 0, true)).toThrow(/smaller than one I420 frame/);
+      expect(() => native.next(handle, [] as unknown as Uint8Array, 0, true)).toThrow(/Uint8Array/);
+      const out = new Uint8Array((640 * 480 * 3) / 2);
+      const first = native.next(handle, out, 0, true);
+      expect(() => native.next(handle, out, 0, true)).toThrow(/already in flight/);
+      expect(await first).toMatchObject({ captured: true });
+      expect(() => native.close({} as never)).toThrow(/not a capture handle/);
+    } finally {
+      native.close(handle);
+      native.close(handle); // idempotent
+    }
+    expect(() => native.screen(handle)).toThrow(/not an open capture handle/);
+  });
+});
+
+describe('FallbackCapture', () => {
+  const logger = pino({ level: 'silent' });
+  const track: VideoTrack = { id: 't', kind: 'video', stop: () => {} };
+  function fake(name: string, startError?: Error): CaptureSource & { started: number } {
+    return {
+      started: 0,
+      monitors: () => Promise.resolve([]),
+      start(this: { started: number }) {
+        this.started++;
+        return startError ? Promise.reject(startError) : Promise.resolve(track);
+      },
+      reconfigure: () => Promise.resolve(),
+      stop: () => Promise.resolve(),
+      stats: () => ({ width: 0, height: 0, framesCaptured: 0, fps: 0, restarts: 0, backend: name }),
+    };
+  }
+
+  it('uses the preferred capture when it starts', async () => {
+    const preferred = fake('xcb');
+    const fallback = fake('ffmpeg');
+    const capture = new FallbackCapture(preferred, () => fallback, logger);
+    await capture.start(FULL_30, () => {});
+    expect(capture.stats().backend).toBe('xcb');
+    expect(fallback.started).toBe(0);
+  });
+
+  it('falls back when the preferred capture cannot start', async () => {
+    const fallback = fake('ffmpeg');
+    const capture = new FallbackCapture(fake('xcb', new HostError('ERR_CAPTURE_START', 'no MIT-SHM')), () => fallback, logger);
+    await expect(capture.start(FULL_30, () => {})).resolves.toBe(track);
+    expect(capture.stats().backend).toBe('ffmpeg');
+    expect(fallback.started).toBe(1);
+  });
+});
