@@ -1,27 +1,49 @@
 /**
- * Input latency: from the client page's own DOM event on the video (a
- * capture-phase listener added by the benchmark, time taken as
- * performance.timeOrigin + performance.now()) to the moment the application
- * on the host display receives the event (the content page's own listener,
- * timed the same way). Both are pages on this machine, so one clock.
+ * Input latency, from the artist's browser to the application on the host
+ * display. Both ends are pages on this machine, so one clock.
+ *
+ * - Start: the client page's input event, at its platform timestamp
+ *   (performance.timeOrigin + event.timeStamp: when the client's browser got
+ *   the event). Everything Backlot does is after it: the browser's dispatch to
+ *   the web client, our input code, the data channel, the host agent, XTEST
+ *   and the X server.
+ * - End, "received": the host application's event at its platform timestamp,
+ *   when the host's browser (the application) got it from the X server.
+ * - End, "handled": when the application's own handler ran. The difference is
+ *   the application's dispatch (Chromium delivers mousemove at its next
+ *   animation frame, and this page animates a canvas in software), which no
+ *   remote-desktop tool can change; it is reported, not hidden.
+ * - Floor: the same application fed by XTEST straight from the benchmark
+ *   process (the agent's own XTestInjector, no network, no client): what
+ *   injection costs on this display by itself.
+ *
  * Pointer moves are matched by position, clicks by order and position, keys
  * by code and order.
  */
 import type { Page } from 'playwright-core';
+import { XTestInjector } from '../src/host/input/xtest-injector.js';
+import { COORD_MAX } from '../src/shared/input.js';
 import { clockOffset } from './lib/probe.js';
 import { sleep } from './lib/proc.js';
 import { summary } from './lib/stats.js';
 
+type Summary = ReturnType<typeof summary>;
+
 export interface InputResult {
+  /** Client event → application received it (platform timestamps at both ends). */
   pointer_ms_p50: number | null;
   pointer_ms_p95: number | null;
   key_ms_p50: number | null;
   key_ms_p95: number | null;
   click_ms_p50: number | null;
   click_ms_p95: number | null;
-  pointer: ReturnType<typeof summary>;
-  click: ReturnType<typeof summary>;
-  key: ReturnType<typeof summary>;
+  pointer: Summary;
+  click: Summary;
+  key: Summary;
+  /** Client event → the application's handler ran. */
+  handled: { pointer: Summary; click: Summary; key: Summary };
+  /** XTEST from the benchmark process → application received / handled: the floor of this display and application. */
+  floor: { pointer: Summary; key: Summary; pointer_handled: Summary; key_handled: Summary };
   sent: { pointer: number; click: number; key: number };
   clock: { client: { offsetMs: number; uncertaintyMs: number }; host: { offsetMs: number; uncertaintyMs: number } };
 }
@@ -31,24 +53,47 @@ interface Ev {
   x: number;
   y: number;
   code?: string;
+  /** Platform timestamp, epoch ms. */
+  ts: number;
+  /** Handler time, epoch ms. */
   t: number;
 }
 
 const CLIENT_RECORDER = `(() => {
   const log = (window.__benchInput = []);
-  const rec = (e) => log.push({ type: e.type, x: e.clientX, y: e.clientY, code: e.code, t: performance.timeOrigin + performance.now() });
+  const rec = (e) => log.push({ type: e.type, x: e.clientX, y: e.clientY, code: e.code, ts: performance.timeOrigin + e.timeStamp, t: performance.timeOrigin + performance.now() });
   for (const type of ['pointermove', 'pointerdown', 'keydown']) addEventListener(type, rec, { capture: true, passive: true });
 })()`;
 
 const KEYS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ'.split('').map((c) => `Key${c}`);
+const gap = () => sleep(90 + Math.random() * 40);
 
-export async function measureInput(client: Page, host: Page, screen: { width: number; height: number }, samples: number): Promise<InputResult> {
+/** Pairs each start with the first matching end at or after it, in order, without reusing an end. */
+function pairInOrder<S, E extends Ev>(starts: S[], ends: E[], startTime: (s: S) => number, matches: (s: S, e: E) => boolean): [S, E][] {
+  const out: [S, E][] = [];
+  let j = 0;
+  for (const s of starts) {
+    const from = j;
+    while (j < ends.length && !(matches(s, ends[j]!) && ends[j]!.ts >= startTime(s) - 5)) j++;
+    if (j >= ends.length) {
+      j = from; // this one was lost; the next start may still match
+      continue;
+    }
+    out.push([s, ends[j]!]);
+    j++;
+  }
+  return out;
+}
+
+export async function measureInput(client: Page, host: Page, display: string, screen: { width: number; height: number }, samples: number): Promise<InputResult> {
   const box = await client.evaluate<{ x: number; y: number; w: number; h: number }>(`(() => { const r = document.querySelector('video').getBoundingClientRect(); return { x: r.x, y: r.y, w: r.width, h: r.height }; })()`);
   const scale = Math.min(box.w / screen.width, box.h / screen.height);
   const offX = box.x + (box.w - screen.width * scale) / 2;
   const offY = box.y + (box.h - screen.height * scale) / 2;
   const toClient = (hx: number, hy: number) => ({ x: offX + hx * scale, y: offY + hy * scale });
   const tol = Math.ceil(1 / scale) + 2;
+  const near = (e: Ev, hx: number, hy: number) => Math.abs(e.x - hx) <= tol && Math.abs(e.y - hy) <= tol;
+  const hostEvents = () => host.evaluate<Ev[]>('window.__backlotEvents.slice()');
 
   // Focus the video (keys go to the focused element), away from where the samples land.
   const focus = toClient(screen.width * 0.5, screen.height * 0.9);
@@ -64,7 +109,7 @@ export async function measureInput(client: Page, host: Page, screen: { width: nu
     moves.push({ hx, hy });
     const p = toClient(hx, hy);
     await client.mouse.move(p.x, p.y);
-    await sleep(90 + Math.random() * 40);
+    await gap();
   }
   const clicks: { hx: number; hy: number }[] = [];
   const clickCount = Math.max(10, Math.round(samples / 2));
@@ -74,50 +119,57 @@ export async function measureInput(client: Page, host: Page, screen: { width: nu
     clicks.push({ hx, hy });
     const p = toClient(hx, hy);
     await client.mouse.click(p.x, p.y);
-    await sleep(90 + Math.random() * 40);
+    await gap();
   }
   const keys: string[] = [];
   for (let i = 0; i < samples; i++) {
     const code = KEYS[i % KEYS.length]!;
     keys.push(code);
     await client.keyboard.press(code);
-    await sleep(90 + Math.random() * 40);
+    await gap();
   }
   await sleep(1_000);
 
   const clientEvents = await client.evaluate<Ev[]>('window.__benchInput.slice()');
-  const hostEvents = await host.evaluate<Ev[]>('window.__backlotEvents.slice()');
-  const near = (e: Ev, hx: number, hy: number) => Math.abs(e.x - hx) <= tol && Math.abs(e.y - hy) <= tol;
+  const remote = await hostEvents();
+  const inHost = (e: Ev) => ({ ...e, x: (e.x - offX) / scale, y: (e.y - offY) / scale });
 
   const pointer: number[] = [];
+  const pointerHandled: number[] = [];
   for (const m of moves) {
-    const c = clientEvents.find((e) => e.type === 'pointermove' && near({ ...e, x: (e.x - offX) / scale, y: (e.y - offY) / scale }, m.hx, m.hy));
+    const c = clientEvents.find((e) => e.type === 'pointermove' && near(inHost(e), m.hx, m.hy));
     if (!c) continue;
-    const h = hostEvents.find((e) => e.type === 'mousemove' && near(e, m.hx, m.hy) && e.t >= c.t - 5);
-    if (h) pointer.push(h.t - c.t);
+    const h = remote.find((e) => e.type === 'mousemove' && near(e, m.hx, m.hy) && e.ts >= c.ts - 5);
+    if (!h) continue;
+    pointer.push(h.ts - c.ts);
+    pointerHandled.push(h.t - c.ts);
   }
   const click: number[] = [];
+  const clickHandled: number[] = [];
   const clientDowns = clientEvents.filter((e) => e.type === 'pointerdown');
-  const hostDowns = hostEvents.filter((e) => e.type === 'mousedown');
+  const hostDowns = remote.filter((e) => e.type === 'mousedown');
   for (const k of clicks) {
-    const c = clientDowns.find((e) => near({ ...e, x: (e.x - offX) / scale, y: (e.y - offY) / scale }, k.hx, k.hy));
+    const c = clientDowns.find((e) => near(inHost(e), k.hx, k.hy));
     if (!c) continue;
-    const h = hostDowns.find((e) => near(e, k.hx, k.hy) && e.t >= c.t - 5);
-    if (h) click.push(h.t - c.t);
+    const h = hostDowns.find((e) => near(e, k.hx, k.hy) && e.ts >= c.ts - 5);
+    if (!h) continue;
+    click.push(h.ts - c.ts);
+    clickHandled.push(h.t - c.ts);
   }
   const key: number[] = [];
-  const clientKeys = clientEvents.filter((e) => e.type === 'keydown');
-  const hostKeys = hostEvents.filter((e) => e.type === 'keydown');
-  let hi = 0;
-  for (const c of clientKeys) {
-    // In order: the next host keydown with the same code.
-    while (hi < hostKeys.length && (hostKeys[hi]!.code !== c.code || hostKeys[hi]!.t < c.t - 5)) hi++;
-    const h = hostKeys[hi];
-    if (!h) break;
-    key.push(h.t - c.t);
-    hi++;
+  const keyHandled: number[] = [];
+  const keyPairs = pairInOrder(
+    clientEvents.filter((e) => e.type === 'keydown'),
+    remote.filter((e) => e.type === 'keydown'),
+    (c) => c.ts,
+    (c, h) => h.code === c.code,
+  );
+  for (const [c, h] of keyPairs) {
+    key.push(h.ts - c.ts);
+    keyHandled.push(h.t - c.ts);
   }
 
+  const floor = await measureFloor(host, display, screen, samples, near);
   const p = summary(pointer);
   const cl = summary(click);
   const k = summary(key);
@@ -131,7 +183,65 @@ export async function measureInput(client: Page, host: Page, screen: { width: nu
     pointer: p,
     click: cl,
     key: k,
+    handled: { pointer: summary(pointerHandled), click: summary(clickHandled), key: summary(keyHandled) },
+    floor,
     sent: { pointer: moves.length, click: clicks.length, key: keys.length },
     clock: { client: await clockOffset(client), host: await clockOffset(host) },
   };
+}
+
+/** The application fed by XTEST from this process: the same injector the agent uses, minus client and network. */
+async function measureFloor(
+  host: Page,
+  display: string,
+  screen: { width: number; height: number },
+  samples: number,
+  near: (e: Ev, hx: number, hy: number) => boolean,
+): Promise<InputResult['floor']> {
+  const injector = await XTestInjector.open(display);
+  const now = () => performance.timeOrigin + performance.now();
+  try {
+    await host.evaluate('window.__backlotEvents.length = 0');
+    const moves: { hx: number; hy: number; t0: number }[] = [];
+    for (let i = 0; i < samples; i++) {
+      const hx = Math.round(screen.width * 0.2 + ((i * 89) % Math.round(screen.width * 0.6)));
+      const hy = Math.round(screen.height * 0.2 + ((i * 53) % Math.round(screen.height * 0.6)));
+      const t0 = now();
+      injector.pointerAbs(Math.round((hx * COORD_MAX) / (screen.width - 1)), Math.round((hy * COORD_MAX) / (screen.height - 1)));
+      await injector.flush();
+      moves.push({ hx, hy, t0 });
+      await gap();
+    }
+    const keys: { code: string; t0: number }[] = [];
+    for (let i = 0; i < samples; i++) {
+      const code = KEYS[(i * 7) % KEYS.length]!;
+      const t0 = now();
+      injector.key(code, true);
+      await injector.flush();
+      keys.push({ code, t0 });
+      injector.key(code, false);
+      await injector.flush();
+      await gap();
+    }
+    await sleep(500);
+    const events = await host.evaluate<Ev[]>('window.__backlotEvents.slice()');
+    const pointer: number[] = [];
+    const pointerHandled: number[] = [];
+    for (const m of moves) {
+      const h = events.find((e) => e.type === 'mousemove' && near(e, m.hx, m.hy) && e.ts >= m.t0 - 5);
+      if (!h) continue;
+      pointer.push(h.ts - m.t0);
+      pointerHandled.push(h.t - m.t0);
+    }
+    const key: number[] = [];
+    const keyHandled: number[] = [];
+    for (const [s, h] of pairInOrder(keys, events.filter((e) => e.type === 'keydown'), (s) => s.t0, (s, e) => e.code === s.code)) {
+      key.push(h.ts - s.t0);
+      keyHandled.push(h.t - s.t0);
+    }
+    return { pointer: summary(pointer), key: summary(key), pointer_handled: summary(pointerHandled), key_handled: summary(keyHandled) };
+  } finally {
+    injector.releaseAll();
+    await injector.close();
+  }
 }

@@ -196,7 +196,18 @@ async function main(): Promise<void> {
 
   console.log(`\nBacklot benchmarks — ${machine.cpu_model}, ${machine.cores} cores, ${machine.memory_gb} GB, load at start ${machine.load_average_at_start.join(' ')}; Chromium ${machine.chromium}, ffmpeg ${machine.ffmpeg}, Node ${machine.node}\n`);
   if (stream.length > 0) console.log(`${table({ stream, baseline_browser_share: baseline })}\n`);
-  if (input) console.log(`Input (client DOM event → host application event): pointer p50 ${fmt(input.pointer_ms_p50, 1)} ms, p95 ${fmt(input.pointer_ms_p95, 1)} ms (n=${input.pointer.n}); click p50 ${fmt(input.click_ms_p50, 1)}, p95 ${fmt(input.click_ms_p95, 1)} (n=${input.click.n}); key p50 ${fmt(input.key_ms_p50, 1)}, p95 ${fmt(input.key_ms_p95, 1)} (n=${input.key.n})\n`);
+  if (input) {
+    const pair = (x: { p50: number | null; p95: number | null; n: number }) => `p50 ${fmt(x.p50, 1)}, p95 ${fmt(x.p95, 1)} ms (n=${x.n})`;
+    console.log(
+      [
+        'Input, client event → host application (platform timestamps at both ends):',
+        `  received: pointer ${pair(input.pointer)}; click ${pair(input.click)}; key ${pair(input.key)}`,
+        `  handled by the application: pointer ${pair(input.handled.pointer)}; click ${pair(input.handled.click)}; key ${pair(input.handled.key)}`,
+        `  floor, XTEST from this process → received: pointer ${pair(input.floor.pointer)}; key ${pair(input.floor.key)}; → handled: pointer ${pair(input.floor.pointer_handled)}; key ${pair(input.floor.key_handled)}`,
+        '',
+      ].join('\n'),
+    );
+  }
   if (broker) {
     console.log(
       `Broker: ${broker.ws_connections_held} idle host connections held, ${fmt(broker.rss_mb_per_1k_connections, 1)} MB RSS per 1,000; session setups/s ${fmt(broker.session_setups_per_s, 1)} (fresh login each), ${fmt(broker.session_setups_per_s_token_reused, 1)} (token reused); relay p50 ${fmt(broker.signal_relay_ms_p50, 2)} ms, p99 ${fmt(broker.signal_relay_ms_p99, 2)} ms\n`,

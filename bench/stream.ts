@@ -118,7 +118,7 @@ export async function runStreams(configs: StreamConfig[], opts: { webRoot: strin
             log(`  g2g p50 ${r.g2g_expected_display.p50} p95 ${r.g2g_expected_display.p95} fps ${r.fps_received_median} n=${r.samples}/${r.flips} host ${r.cpu.host}% client ${r.cpu.client}% ${r.codec} ${r.bitrate_kbps} kbps`);
             if (opts.input && opts.input.width === width && opts.input.height === height && opts.input.fps === cfg.fps) {
               log(`input latency at ${width}x${height}@${cfg.fps}`);
-              out.input = await measureInput(page, content.page, { width, height }, opts.inputSamples).catch((err: unknown) => {
+              out.input = await measureInput(page, content.page, stack.display.display, { width, height }, opts.inputSamples).catch((err: unknown) => {
                 log(`input failed: ${(err as Error).message}`);
                 return null;
               });

@@ -7,7 +7,8 @@
  * corner stays free for the marker window (see marker.ts).
  *
  * Like the demo desktop, it logs every input event it receives in
- * `window.__backlotEvents` with `t = performance.timeOrigin + performance.now()`.
+ * `window.__backlotEvents`: `ts` = performance.timeOrigin + event.timeStamp
+ * (when the browser got the event from X), `t` = when the page's handler ran.
  */
 
 /** The marker sits at the top-left; keep the content's busy parts clear of it. */
@@ -46,7 +47,8 @@ export function contentHtml(): string {
 <script>
   const events = (window.__backlotEvents = []);
   const record = (e) => {
-    events.push({ type: e.type, x: e.clientX, y: e.clientY, button: e.button, buttons: e.buttons, key: e.key, code: e.code, t: performance.timeOrigin + performance.now() });
+    // ts: when the browser received the event from X (its platform timestamp); t: when the page's handler ran.
+    events.push({ type: e.type, x: e.clientX, y: e.clientY, button: e.button, buttons: e.buttons, key: e.key, code: e.code, ts: performance.timeOrigin + e.timeStamp, t: performance.timeOrigin + performance.now() });
     if (events.length > 20000) events.splice(0, 5000);
   };
   for (const type of ['mousedown','mouseup','click','wheel','keydown','keyup']) addEventListener(type, record, true);

@@ -23,7 +23,7 @@ import type { Injector } from './input/injector.js';
 import { openRobotInjector } from './input/robot-injector.js';
 import { XTestInjector } from './input/xtest-injector.js';
 import { MAX_CAPTURE_FPS } from './quality.js';
-import { HostSession, type SessionEndReason } from './session.js';
+import { HostSession, STATS_LOG_INTERVAL_MS, type SessionEndReason } from './session.js';
 
 export const DEFAULT_FPS = 30;
 export const MAX_FPS = MAX_CAPTURE_FPS;
@@ -55,6 +55,8 @@ export const HostAgentOptions = z.strictObject({
    * adaptive jitter buffer (typically 50-400 ms here).
    */
   playoutDelayMaxMs: z.number().int().min(0).max(MAX_PLAYOUT_DELAY_MS).nullable().default(0),
+  /** How often a running session logs its stats (input, capture, encoder), ms. */
+  statsIntervalMs: z.number().int().min(1_000).max(3_600_000).default(STATS_LOG_INTERVAL_MS),
   /** More libwebrtc field trials, `Name/value/Name/value/` (an expert knob: env BACKLOT_WEBRTC_FIELD_TRIALS). */
   extraFieldTrials: z.string().max(2048).regex(/^([A-Za-z0-9-]+\/[^/]*\/)*$/, 'field trials as Name/value/ pairs').default(''),
 });
@@ -171,6 +173,7 @@ export async function startHostAgent(input: HostAgentOptions & HostAgentDeps): P
       logger,
       sendSignal: (data) => link.send({ type: 'signal', sessionId: msg.sessionId, data }),
       onEnded: (reason) => sessionEnded(session, reason),
+      statsIntervalMs: options.statsIntervalMs,
     });
     current = session;
     try {

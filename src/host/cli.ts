@@ -15,6 +15,7 @@ import { z } from 'zod';
 import { HostAgentOptions, startHostAgent, type HostAgent } from './agent.js';
 import { defaultConfigPath, readConfig, type HostConfig } from './config.js';
 import { enrol } from './enrol.js';
+import { AUTO_NICE, setProcessPriority } from './priority.js';
 import { describeError, HostError } from './errors.js';
 
 const EXIT_OK = 0;
@@ -43,6 +44,12 @@ Run options (each overrides the configuration file):
                          longest delay the client may hold frames, 0-500 ms
                          (default 0: render on arrival; adaptive: the
                          client's own jitter buffer)
+  --priority <nice|auto|off>
+                         scheduling priority (default auto: nice ${AUTO_NICE} where
+                         permitted, i.e. as root; input and capture then
+                         do not wait behind renders)
+  --stats-interval <s>   log a running session's stats (capture, encoder,
+                         input) every s seconds (default 30)
   --log-level <level>    trace|debug|info|warn|error (default info)
   -h, --help             show this help
 `;
@@ -72,6 +79,8 @@ function parseCommandLine(argv: string[]) {
         injector: { type: 'string' },
         capture: { type: 'string' },
         'playout-delay-max': { type: 'string' },
+        'stats-interval': { type: 'string' },
+        priority: { type: 'string' },
         'log-level': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -133,11 +142,12 @@ async function runAgent({ values }: Parsed): Promise<void> {
     capture: values.capture ?? env.BACKLOT_CAPTURE ?? config.capture ?? 'auto',
     ...playoutDelayOption(values['playout-delay-max'], config.playoutDelayMaxMs),
     ...(env.BACKLOT_WEBRTC_FIELD_TRIALS ? { extraFieldTrials: env.BACKLOT_WEBRTC_FIELD_TRIALS } : {}),
+    ...(values['stats-interval'] === undefined ? {} : { statsIntervalMs: /^\d+$/.test(values['stats-interval']) ? Number(values['stats-interval']) * 1000 : Number.NaN }),
   };
   const parsed = HostAgentOptions.safeParse(candidate);
   if (!parsed.success) {
     // Name the flag, never echo the values: one of them is the secret.
-    const flagOf: Record<string, string> = { display: '--display', brokerUrl: '--broker', workstationId: '--workstation', secret: '--secret', fps: '--fps', injector: '--injector', capture: '--capture', playoutDelayMaxMs: '--playout-delay-max' };
+    const flagOf: Record<string, string> = { display: '--display', brokerUrl: '--broker', workstationId: '--workstation', secret: '--secret', fps: '--fps', injector: '--injector', capture: '--capture', playoutDelayMaxMs: '--playout-delay-max', statsIntervalMs: '--stats-interval' };
     const problems = parsed.error.issues.map((i) => `${flagOf[String(i.path[0])] ?? String(i.path[0])}: ${i.message}`);
     usageError(problems.join('\n'));
   }
@@ -145,6 +155,15 @@ async function runAgent({ values }: Parsed): Promise<void> {
   if (!logLevel.success) usageError(`--log-level must be one of ${LogLevel.options.join(', ')}`);
   // The secret is never passed to the logger; redaction guards against a future slip.
   const logger = pino({ name: 'backlot-host', level: logLevel.data, redact: ['secret', '*.secret'] });
+
+  const priorityFlag = values.priority ?? env.BACKLOT_PRIORITY ?? 'auto';
+  if (priorityFlag !== 'off') {
+    if (priorityFlag !== 'auto' && !/^-?\d+$/.test(priorityFlag)) usageError('--priority must be a nice value (-20 to 19), auto or off');
+    const result = setProcessPriority(priorityFlag === 'auto' ? AUTO_NICE : Number(priorityFlag));
+    if (result.ok) logger.info({ nice: result.nice, threads: result.threads }, 'scheduling priority raised');
+    else if (priorityFlag === 'auto') logger.info({ reason: result.reason }, 'running at normal scheduling priority');
+    else usageError(`--priority ${priorityFlag}: ${result.reason}`);
+  }
 
   let agent: HostAgent;
   try {

@@ -27,14 +27,15 @@ import {
   regionOf,
   type StreamQuality,
 } from './quality.js';
+import { readEncoderStats, type EncoderCounters, type EncoderStats } from './encoder-stats.js';
 import { keepOnlyVideoCodec, videoCodecsOf, withVideoBitrate } from './sdp.js';
 import { mediaStreamOf, peerConnectionOf, simplePeerWrtc, type DataChannel } from './webrtc.js';
 import { ALL_MONITORS } from './x11/monitors.js';
 
 /** A session whose input channel has not opened by then is given up. */
 export const CONNECT_TIMEOUT_MS = 30_000;
-/** While a session runs its counters are logged this often. */
-const STATS_LOG_INTERVAL_MS = 30_000;
+/** While a session runs its counters are logged this often, unless the options say otherwise. */
+export const STATS_LOG_INTERVAL_MS = 30_000;
 /** Dropped input messages logged individually per session; the rest only count. */
 const MAX_LOGGED_DROPS = 20;
 
@@ -69,6 +70,8 @@ export interface SessionOptions {
   sendSignal: (data: SignalData) => void;
   /** Called once when the session has ended and released everything. */
   onEnded: (reason: SessionEndReason) => void;
+  /** How often the session's stats (input, capture, encoder) are logged; default STATS_LOG_INTERVAL_MS. */
+  statsIntervalMs?: number;
 }
 
 export interface ControlStats {
@@ -111,6 +114,7 @@ export class HostSession {
   private readonly pendingSignals: SignalData[] = [];
   private connectTimer: NodeJS.Timeout | undefined;
   private statsTimer: NodeJS.Timeout | undefined;
+  private encoderCounters: EncoderCounters | undefined;
   private loggedDrops = 0;
   private endPromise: Promise<void> | undefined;
   private readonly log: Logger;
@@ -155,7 +159,7 @@ export class HostSession {
     if (this.isEnded()) return;
     this.state = 'running';
     this.connectTimer = setTimeout(() => void this.end('connect-timeout'), CONNECT_TIMEOUT_MS);
-    this.statsTimer = setInterval(() => this.log.info(this.stats(), 'session stats'), STATS_LOG_INTERVAL_MS);
+    this.statsTimer = setInterval(() => void this.logStats(), this.options.statsIntervalMs ?? STATS_LOG_INTERVAL_MS);
     for (const data of this.pendingSignals.splice(0)) this.signal(data);
   }
 
@@ -195,6 +199,29 @@ export class HostSession {
       control: { ...this.controlStats },
       quality: this.quality ? { ...this.quality } : undefined,
     };
+  }
+
+  /**
+   * The encoder and pacer since the previous call (the first call covers the
+   * whole session so far): see encoder-stats.ts. Undefined before the peer sends video.
+   */
+  async encoderStats(): Promise<EncoderStats | undefined> {
+    if (!this.peer || this.isEnded()) return undefined;
+    try {
+      const report = await peerConnectionOf(this.peer).getStats();
+      const read = readEncoderStats(report, this.encoderCounters, performance.now());
+      if (!read) return undefined;
+      this.encoderCounters = read.counters;
+      return read.stats;
+    } catch (err) {
+      this.log.debug({ err: describeError(err) }, 'getStats failed');
+      return undefined;
+    }
+  }
+
+  private async logStats(): Promise<void> {
+    const encoder = await this.encoderStats();
+    if (!this.isEnded()) this.log.info({ ...this.stats(), encoder }, 'session stats');
   }
 
   private isEnded(): boolean {

@@ -52,6 +52,8 @@ export interface DataChannelInit {
 export interface PeerConnection {
   createDataChannel(label: string, init: DataChannelInit): DataChannel;
   readonly connectionState: string;
+  /** The standard stats report: a map of stats objects by id. */
+  getStats(): Promise<Map<string, Record<string, unknown>>>;
 }
 
 interface WrtcModule {

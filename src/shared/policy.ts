@@ -19,8 +19,14 @@ export const SessionPolicy = z.strictObject({
   maxWidth: z.number().int().min(320).max(7680),
   maxHeight: z.number().int().min(240).max(4320),
   maxFps: z.number().int().min(1).max(120),
+  /** Ceiling for the stream's bitrate; the host starts lower (see defaultBitrateKbps in src/host/quality.ts) and the client may ask for up to this. */
   maxBitrateKbps: z.number().int().min(100).max(200_000),
-  /** Codecs the session may use, in the studio's order of preference. */
+  /**
+   * Codecs the session may use, in the studio's order of preference. The
+   * default puts VP8 first: the host agent encodes in software, where VP8
+   * costs a fraction of VP9's encode and decode time (measured in
+   * BENCHMARKS.md); VP9/AV1 give more quality per bit where cores are spare.
+   */
   codecs: z.array(z.enum(VIDEO_CODECS)).min(1).max(VIDEO_CODECS.length),
 });
 export type SessionPolicy = z.infer<typeof SessionPolicy>;
@@ -34,5 +40,5 @@ export const DEFAULT_SESSION_POLICY: SessionPolicy = {
   maxHeight: 2160,
   maxFps: 60,
   maxBitrateKbps: 50_000,
-  codecs: ['VP9', 'VP8', 'AV1'],
+  codecs: ['VP8', 'VP9', 'AV1'],
 };

@@ -4,7 +4,7 @@ import type { Monitor } from '../../src/shared/control.js';
 import { COORD_MAX } from '../../src/shared/input.js';
 import { DEFAULT_SESSION_POLICY, type SessionPolicy } from '../../src/shared/policy.js';
 import { RegionInjector } from '../../src/host/input/region-injector.js';
-import { applyQualityRequest, chooseCodec, initialQuality, regionOf, type StreamQuality } from '../../src/host/quality.js';
+import { applyQualityRequest, chooseCodec, defaultBitrateKbps, initialQuality, regionOf, type StreamQuality } from '../../src/host/quality.js';
 import { keepOnlyVideoCodec, videoCodecsOf, withVideoBitrate } from '../../src/host/sdp.js';
 import { RecordingInjector } from './helpers/recording-injector.js';
 
@@ -16,7 +16,7 @@ const policy: SessionPolicy = { ...DEFAULT_SESSION_POLICY, maxWidth: 1920, maxHe
 
 describe('stream quality', () => {
   it('starts on the primary monitor at native size within policy', () => {
-    expect(initialQuality(DUAL, policy, 30)).toEqual({ monitor: 'HDMI-1', width: 1920, height: 1080, fps: 30, maxBitrateKbps: 20_000, codec: undefined });
+    expect(initialQuality(DUAL, policy, 30)).toEqual({ monitor: 'HDMI-1', width: 1920, height: 1080, fps: 30, maxBitrateKbps: 3_732, codec: undefined });
     // A 2560x1440 monitor under a 1920x1080 ceiling keeps its aspect ratio.
     expect(initialQuality([{ ...DUAL[0]!, primary: true }], policy, 90)).toMatchObject({ width: 1920, height: 1080, fps: 60 });
   });
@@ -44,9 +44,24 @@ describe('stream quality', () => {
     expect(applyQualityRequest(q, { codec: 'H264' }, DUAL, policy).codec).toBe('VP8');
   });
 
+  it('starts at a bitrate for the size and rate, under the policy ceiling, and follows size and rate until the client picks one', () => {
+    expect([defaultBitrateKbps(1280, 720, 30), defaultBitrateKbps(1920, 1080, 30), defaultBitrateKbps(1920, 1080, 60)]).toEqual([1_659, 3_732, 7_465]);
+    expect(defaultBitrateKbps(320, 240, 5)).toBe(1_000);
+    expect(initialQuality(DUAL, { ...policy, maxBitrateKbps: 2_000 }, 30).maxBitrateKbps).toBe(2_000);
+    const current = initialQuality(DUAL, policy, 30);
+    const at60 = applyQualityRequest(current, { fps: 60 }, DUAL, policy);
+    expect(at60.maxBitrateKbps).toBe(7_465);
+    expect(applyQualityRequest(at60, { width: 1280 }, DUAL, policy).maxBitrateKbps).toBe(defaultBitrateKbps(1280, 720, 60));
+    // Chosen by the client: kept across size and rate changes.
+    const chosen = applyQualityRequest(current, { maxBitrateKbps: 12_000 }, DUAL, policy);
+    expect(applyQualityRequest(chosen, { fps: 60, width: 1280 }, DUAL, policy).maxBitrateKbps).toBe(12_000);
+  });
+
   it('chooses the codec by policy order among those offered, honouring an allowed wish', () => {
-    expect(chooseCodec(DEFAULT_SESSION_POLICY, ['VP8', 'VP9', 'AV1'], undefined)).toBe('VP9');
-    expect(chooseCodec(DEFAULT_SESSION_POLICY, ['VP8', 'AV1'], undefined)).toBe('VP8');
+    // VP8 first by default: software encoding (see DEFAULT_SESSION_POLICY).
+    expect(chooseCodec(DEFAULT_SESSION_POLICY, ['VP8', 'VP9', 'AV1'], undefined)).toBe('VP8');
+    expect(chooseCodec(DEFAULT_SESSION_POLICY, ['VP9', 'AV1'], undefined)).toBe('VP9');
+    expect(chooseCodec({ ...DEFAULT_SESSION_POLICY, codecs: ['VP9', 'VP8'] }, ['VP8', 'VP9'], undefined)).toBe('VP9');
     expect(chooseCodec(DEFAULT_SESSION_POLICY, ['VP8', 'VP9', 'AV1'], 'AV1')).toBe('AV1');
     expect(chooseCodec({ ...DEFAULT_SESSION_POLICY, codecs: ['H264'] }, ['H264', 'VP8'], undefined)).toBeUndefined();
   });

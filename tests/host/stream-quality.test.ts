@@ -14,6 +14,7 @@ import { DEFAULT_SESSION_POLICY, type SessionPolicy } from '../../src/shared/pol
 import type { SignalData } from '../../src/shared/protocol.js';
 import { X11GrabCapture } from '../../src/host/capture/x11grab-capture.js';
 import { HostSession } from '../../src/host/session.js';
+import { peerConnectionOf } from '../../src/host/webrtc.js';
 import { createClientPeer, type ClientPeer } from './helpers/client-peer.js';
 import { RecordingInjector } from './helpers/recording-injector.js';
 import { startXvfb, xrun, type Xvfb } from './helpers/xvfb.js';
@@ -107,14 +108,33 @@ describe('stream quality as the client receives it', () => {
     expect(hello.applied).toMatchObject({ monitor: 'screen0', width: 1280, height: 720, fps: 30 });
     // The receiver's rate estimate overshoots for the first second; wait for it to settle near 30.
     const first = await statsUntil(client, (s) => s.frameWidth === 1280 && Math.abs((s.framesPerSecond ?? 0) - 30) <= 4);
-    expect(first).toMatchObject({ codec: 'VP9', frameWidth: 1280, frameHeight: 720 });
+    expect(first).toMatchObject({ codec: 'VP8', frameWidth: 1280, frameHeight: 720 });
 
     client.sendControl({ type: 'quality', request: { width: 640, height: 360, fps: 15, maxBitrateKbps: 2_000 } });
     const applied = await client.nextControl('quality.applied');
-    expect(applied.applied).toMatchObject({ width: 640, height: 360, fps: 15, maxBitrateKbps: 2_000, codec: 'VP9' });
+    expect(applied.applied).toMatchObject({ width: 640, height: 360, fps: 15, maxBitrateKbps: 2_000, codec: 'VP8' });
     // Give the 30 fps window time to drain out of the receiver's rate estimate.
     const scaled = await statsUntil(client, (s) => s.frameWidth === 640 && Math.abs((s.framesPerSecond ?? 0) - 15) <= 3);
-    expect(scaled).toMatchObject({ codec: 'VP9', frameWidth: 640, frameHeight: 360 });
+    expect(scaled).toMatchObject({ codec: 'VP8', frameWidth: 640, frameHeight: 360 });
+  });
+
+  it('reports what the encoder costs and negotiates the playout-delay extension', async () => {
+    const noise = await startNoise(xvfb.display);
+    try {
+      const { session, client } = await connect(DEFAULT_SESSION_POLICY);
+      await client.nextControl('hello');
+      await session.encoderStats();
+      await new Promise((r) => setTimeout(r, 1_500));
+      const stats = await session.encoderStats();
+      expect(stats).toMatchObject({ codec: 'VP8', width: 1280, height: 720 });
+      expect(stats!.fps).toBeGreaterThan(5);
+      expect(stats!.encodeMs).toBeGreaterThan(0);
+      expect(stats!.kbps).toBeGreaterThan(0);
+      const answer = (peerConnectionOf(client.peer) as unknown as { remoteDescription: { sdp: string } }).remoteDescription.sdp;
+      expect(answer).toContain('http://www.webrtc.org/experiments/rtp-hdrext/playout-delay');
+    } finally {
+      await noise.stop();
+    }
   });
 
   it('clamps to policy and sends the only codec policy allows', async () => {

@@ -99,6 +99,11 @@ function isMouseButton(b: number): b is MouseButton {
 
 const KEY_CODE = /^[A-Za-z0-9]{1,32}$/;
 
+/** Whether this browser fires `pointerrawupdate` (Chromium, in secure contexts such as the app and https pages). */
+export function rawPointerEvents(): boolean {
+  return typeof window !== 'undefined' && window.isSecureContext && 'onpointerrawupdate' in window;
+}
+
 /** Wires the video element to the input sink; returns the function that unwires it. */
 export function attachInput(video: HTMLVideoElement, sink: InputSink): () => void {
   const heldKeys = new Set<string>();
@@ -181,7 +186,11 @@ export function attachInput(video: HTMLVideoElement, sink: InputSink): () => voi
   const up = onButton(false);
   const keyDown = onKey(true);
   const keyUp = onKey(false);
-  video.addEventListener('pointermove', onMove);
+  // Chromium holds pointermove back until the next animation frame (up to a
+  // frame of added latency, more when the page is busy); pointerrawupdate
+  // fires as soon as the OS event arrives, so motion goes out at once.
+  const moveEvent = rawPointerEvents() ? 'pointerrawupdate' : 'pointermove';
+  video.addEventListener(moveEvent, onMove as EventListener);
   video.addEventListener('pointerdown', down);
   video.addEventListener('pointerup', up);
   video.addEventListener('pointerleave', onPenLeave);
@@ -196,7 +205,7 @@ export function attachInput(video: HTMLVideoElement, sink: InputSink): () => voi
   document.addEventListener('fullscreenchange', measure);
   return () => {
     resize.disconnect();
-    video.removeEventListener('pointermove', onMove);
+    video.removeEventListener(moveEvent, onMove as EventListener);
     video.removeEventListener('pointerdown', down);
     video.removeEventListener('pointerup', up);
     video.removeEventListener('pointerleave', onPenLeave);
