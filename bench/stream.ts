@@ -6,7 +6,7 @@
  * the marker stay up throughout.
  */
 import type { DemoStack } from '../src/demo/stack.js';
-import { connectClient, disconnectClient, startHostProcess, startStack } from './lib/backlot.js';
+import { agentStats, connectClient, disconnectClient, startHostProcess, startStack, type AgentStats } from './lib/backlot.js';
 import { startBaseline } from './lib/baseline.js';
 import { startClient, startContent, startSender, type BenchBrowser } from './lib/browsers.js';
 import { MARKER } from './lib/content.js';
@@ -32,7 +32,7 @@ export interface StreamRow {
   bitrate_kbps: number | null;
   codec: string | null;
   /** Everything measured, for the breakdown. */
-  detail: GlassResult & { received_resolution: string | null; error?: string };
+  detail: GlassResult & { received_resolution: string | null; host_agent?: AgentStats; error?: string };
 }
 
 export interface StreamSection {
@@ -106,6 +106,7 @@ export async function runStreams(configs: StreamConfig[], opts: { webRoot: strin
           try {
             await connectClient(page, stack);
             await sleep(WARMUP_MS);
+            const from = Date.now();
             const r = await measureGlass({
               receiver: page,
               marker,
@@ -113,9 +114,10 @@ export async function runStreams(configs: StreamConfig[], opts: { webRoot: strin
               samples: opts.samples,
               cpuRoots: { host: host.pid, client: client.pid(), content: content.pid() },
             });
-            out.stream.push(row(cfg, r, 'host'));
+            const agent = agentStats(host.output(), from, Date.now());
+            out.stream.push({ ...row(cfg, r, 'host'), detail: { ...row(cfg, r, 'host').detail, host_agent: agent } });
             out.content_cpu_pct[`backlot ${width}x${height}@${cfg.fps}`] = r.cpu.content ?? null;
-            log(`  g2g p50 ${r.g2g_expected_display.p50} p95 ${r.g2g_expected_display.p95} fps ${r.fps_received_median} n=${r.samples}/${r.flips} host ${r.cpu.host}% client ${r.cpu.client}% ${r.codec} ${r.bitrate_kbps} kbps`);
+            log(`  g2g p50 ${r.g2g_expected_display.p50} p95 ${r.g2g_expected_display.p95} fps ${r.fps_received_median} n=${r.samples}/${r.flips} host ${r.cpu.host}% client ${r.cpu.client}% ${r.codec} ${r.bitrate_kbps} kbps; agent: ${agent.capture_backend} capture ${agent.capture_grab_to_frame_ms} ms, encode ${agent.encode_ms_per_frame} ms/frame at ${agent.encoder_fps} fps, pacer ${agent.packet_send_delay_ms} ms, limited by ${agent.quality_limitation.join('/') || '-'}, playout-delay ${agent.low_latency_playout ? 'on' : 'off'}`);
             if (opts.input && opts.input.width === width && opts.input.height === height && opts.input.fps === cfg.fps) {
               log(`input latency at ${width}x${height}@${cfg.fps}`);
               out.input = await measureInput(page, content.page, stack.display.display, { width, height }, opts.inputSamples).catch((err: unknown) => {

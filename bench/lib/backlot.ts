@@ -30,7 +30,9 @@ export async function startHostProcess(stack: DemoStack, fps: number): Promise<C
       '--workstation', DEMO_WORKSTATION.id,
       '--secret', stack.hostSecret,
       '--fps', String(fps),
-      '--log-level', 'warn',
+      // info: the session's stats lines (encoder, capture) every 5 s, read by agentStats().
+      '--log-level', 'info',
+      '--stats-interval', '5',
     ],
     { cwd: ROOT, env: { ...process.env, HOME: process.env.HOME ?? '/tmp' } },
   );
@@ -41,6 +43,53 @@ export async function startHostProcess(stack: DemoStack, fps: number): Promise<C
     throw err;
   }
   return child;
+}
+
+export interface AgentStats {
+  /** Session stats lines in the window. */
+  samples: number;
+  capture_backend: string | null;
+  /** Median over the window of each line's median grab + convert time, ms (in-process capture only). */
+  capture_grab_to_frame_ms: number | null;
+  encode_ms_per_frame: number | null;
+  packet_send_delay_ms: number | null;
+  encoder_fps: number | null;
+  encoder_kbps: number | null;
+  quality_limitation: string[];
+  low_latency_playout: boolean;
+}
+
+/** The agent's own report of a window: its 'session stats' log lines (pino JSON) between `from` and `to` (epoch ms). */
+export function agentStats(output: string, from: number, to: number): AgentStats {
+  const lines: Record<string, unknown>[] = [];
+  let lowLatency = false;
+  for (const line of output.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    try {
+      const j = JSON.parse(line) as Record<string, unknown>;
+      if (j.msg === 'low-latency playout on') lowLatency = true;
+      if (j.msg === 'session stats' && typeof j.time === 'number' && j.time >= from && j.time <= to) lines.push(j);
+    } catch {
+      // not a log line
+    }
+  }
+  const med = (xs: (number | undefined)[]): number | null => {
+    const v = xs.filter((x): x is number => typeof x === 'number').sort((a, b) => a - b);
+    return v.length ? Math.round(v[v.length >> 1]! * 100) / 100 : null;
+  };
+  const enc = lines.map((l) => (l.encoder ?? {}) as Record<string, number | string | undefined>);
+  const cap = lines.map((l) => (l.capture ?? {}) as Record<string, number | string | undefined>);
+  return {
+    samples: lines.length,
+    capture_backend: (cap.find((c) => typeof c.backend === 'string')?.backend as string | undefined) ?? null,
+    capture_grab_to_frame_ms: med(cap.map((c) => c.grabToFrameMs as number | undefined)),
+    encode_ms_per_frame: med(enc.map((e) => e.encodeMs as number | undefined)),
+    packet_send_delay_ms: med(enc.map((e) => e.packetSendDelayMs as number | undefined)),
+    encoder_fps: med(enc.map((e) => e.fps as number | undefined)),
+    encoder_kbps: med(enc.map((e) => e.kbps as number | undefined)),
+    quality_limitation: [...new Set(enc.map((e) => e.qualityLimitationReason).filter((r): r is string => typeof r === 'string'))],
+    low_latency_playout: lowLatency,
+  };
 }
 
 /** Signs in through the web client's form and connects to the workstation; resolves when video plays. */
