@@ -67,7 +67,7 @@ export function agentStats(output: string, from: number, to: number): AgentStats
     if (!line.startsWith('{')) continue;
     try {
       const j = JSON.parse(line) as Record<string, unknown>;
-      if (j.msg === 'low-latency playout on') lowLatency = true;
+      if (typeof j.msg === 'string' && j.msg.startsWith('libwebrtc field trials set') && j.playoutDelayMaxMs !== null) lowLatency = true;
       if (j.msg === 'session stats' && typeof j.time === 'number' && j.time >= from && j.time <= to) lines.push(j);
     } catch {
       // not a log line

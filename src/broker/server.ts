@@ -28,6 +28,8 @@ export interface BrokerOptions {
   tls?: { cert: Buffer; key: Buffer };
   logger?: Logger;
   now?: () => number;
+  /** Heartbeat period for WebSockets (default 15 s); tests shorten it. */
+  heartbeatMs?: number;
 }
 
 export interface RunningBroker {
@@ -62,6 +64,7 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
         return user !== undefined && mayTakeOver({ username, role: user.role }, security);
       },
       now,
+      ...(options.heartbeatMs === undefined ? {} : { heartbeatMs: options.heartbeatMs }),
     },
     log.child({ part: 'signalling' }),
   );

@@ -30,10 +30,18 @@ export interface HubDeps {
   /** Whether `username` may end another user's session on a workstation by connecting. */
   mayTakeOver(username: string): boolean;
   now?: () => number;
+  /** Every socket is pinged once per this period (default HEARTBEAT_INTERVAL_MS); tests shorten it. */
+  heartbeatMs?: number;
 }
 
 /** Ping every socket this often; one that missed the previous pong is dropped. */
-const HEARTBEAT_INTERVAL_MS = 15_000;
+export const HEARTBEAT_INTERVAL_MS = 15_000;
+/**
+ * The pings of one period go out in this many slices, spread over it. One
+ * synchronous loop over 10,000 sockets held the event loop for long enough to
+ * delay a relayed signal by up to 960 ms (BENCHMARKS.md); a slice is 1/60th.
+ */
+const HEARTBEAT_SLICES = 60;
 /** Close codes (4000-4999 are ours). */
 export const CloseCode = { protocol: 4400, unauthorized: 4401, conflict: 4409, ended: 4000, replaced: 4001 } as const;
 
@@ -64,6 +72,10 @@ export class SignallingHub {
   private readonly addresses = new WeakMap<WebSocket, string>();
   private readonly sockets = new Set<WebSocket>();
   private readonly heartbeat: NodeJS.Timeout;
+  /** The sockets of the current heartbeat round, and how far through them we are. */
+  private round: WebSocket[] = [];
+  private roundAt = 0;
+  private slice = 0;
 
   private readonly store: Store;
   private readonly now: () => number;
@@ -74,7 +86,7 @@ export class SignallingHub {
   ) {
     this.store = deps.store;
     this.now = deps.now ?? Date.now;
-    this.heartbeat = setInterval(() => this.beat(), HEARTBEAT_INTERVAL_MS);
+    this.heartbeat = setInterval(() => this.beat(), Math.max(1, Math.round((deps.heartbeatMs ?? HEARTBEAT_INTERVAL_MS) / HEARTBEAT_SLICES)));
     this.heartbeat.unref();
   }
 
@@ -319,10 +331,20 @@ export class SignallingHub {
     ws.on('error', (err) => this.log.debug({ err: err.message }, 'socket error'));
   }
 
+  /** One slice of the heartbeat: each socket is visited once per round, a round per heartbeat period. */
   private beat(): void {
-    for (const ws of this.sockets) {
+    if (this.slice === 0) {
+      this.round = [...this.sockets];
+      this.roundAt = 0;
+    }
+    this.slice++;
+    // Slice k of the round covers sockets up to k/HEARTBEAT_SLICES of it, so a round always lasts one period.
+    const end = Math.min(this.round.length, Math.ceil((this.slice * this.round.length) / HEARTBEAT_SLICES));
+    if (this.slice >= HEARTBEAT_SLICES) this.slice = 0;
+    for (; this.roundAt < end; this.roundAt++) {
+      const ws = this.round[this.roundAt]!;
       const t = this.tracked.get(ws);
-      if (!t) continue;
+      if (!t || !this.sockets.has(ws)) continue;
       if (!t.alive) {
         ws.terminate();
         continue;

@@ -18,7 +18,7 @@ import type { CursorSource } from './cursor/cursor-source.js';
 import { X11CursorSource } from './cursor/x11-cursor.js';
 import { CaptureKind, InjectorKind } from './config.js';
 import { describeError, HostError } from './errors.js';
-import { MAX_PLAYOUT_DELAY_MS, playoutDelayTrial, setWebrtcFieldTrials } from './field-trials.js';
+import { LOW_LATENCY_PACING_TRIALS, MAX_PLAYOUT_DELAY_MS, playoutDelayTrial, setWebrtcFieldTrials } from './field-trials.js';
 import type { Injector } from './input/injector.js';
 import { openRobotInjector } from './input/robot-injector.js';
 import { XTestInjector } from './input/xtest-injector.js';
@@ -113,12 +113,11 @@ export async function startHostAgent(input: HostAgentOptions & HostAgentDeps): P
     givenInjector ?? ((o, log) => (injectorKind === 'robot' ? openRobotInjector(log, { display: o.display }) : XTestInjector.open(o.display, log)));
   const openCursor = givenCursor ?? ((o, log) => X11CursorSource.open(o.display, log));
   const openClipboard = givenClipboard ?? ((o, log) => X11Clipboard.open(o.display, log));
-  const trialString = (options.playoutDelayMaxMs === null ? '' : playoutDelayTrial(options.playoutDelayMaxMs)) + options.extraFieldTrials;
-  if (trialString) {
-    const trials = setWebrtcFieldTrials(trialString);
-    if (trials.ok) logger.info({ fieldTrials: trials.trials }, 'low-latency playout on');
-    else logger.warn({ reason: trials.reason }, 'low-latency playout unavailable: clients keep an adaptive jitter buffer');
-  }
+  // libwebrtc reads the first entry of a name, so the operator's own trials go first and win.
+  const trialString = options.extraFieldTrials + (options.playoutDelayMaxMs === null ? '' : playoutDelayTrial(options.playoutDelayMaxMs)) + LOW_LATENCY_PACING_TRIALS;
+  const trials = setWebrtcFieldTrials(trialString);
+  if (trials.ok) logger.info({ fieldTrials: trials.trials, playoutDelayMaxMs: options.playoutDelayMaxMs }, 'libwebrtc field trials set: low-latency pacing and playout');
+  else logger.warn({ reason: trials.reason }, 'libwebrtc field trials unavailable: default pacing, and clients keep an adaptive jitter buffer');
 
   let current: HostSession | undefined;
   let stopping = false;
