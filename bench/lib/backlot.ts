@@ -57,18 +57,24 @@ export interface AgentStats {
   encoder_kbps: number | null;
   quality_limitation: string[];
   low_latency_playout: boolean;
+  /** Quality changes the client asked for during the window (the session lowers fps by itself on a decode backlog). */
+  quality_changes: { at: number; fps: number | undefined }[];
 }
 
 /** The agent's own report of a window: its 'session stats' log lines (pino JSON) between `from` and `to` (epoch ms). */
 export function agentStats(output: string, from: number, to: number): AgentStats {
   const lines: Record<string, unknown>[] = [];
   let lowLatency = false;
+  const changes: { at: number; fps: number | undefined }[] = [];
   for (const line of output.split('\n')) {
     if (!line.startsWith('{')) continue;
     try {
       const j = JSON.parse(line) as Record<string, unknown>;
       if (typeof j.msg === 'string' && j.msg.startsWith('libwebrtc field trials set') && j.playoutDelayMaxMs !== null) lowLatency = true;
       if (j.msg === 'session stats' && typeof j.time === 'number' && j.time >= from && j.time <= to) lines.push(j);
+      if (j.msg === 'quality applied' && typeof j.time === 'number' && j.time >= from && j.time <= to) {
+        changes.push({ at: j.time - from, fps: (j.applied as { fps?: number } | undefined)?.fps });
+      }
     } catch {
       // not a log line
     }
@@ -89,6 +95,7 @@ export function agentStats(output: string, from: number, to: number): AgentStats
     encoder_kbps: med(enc.map((e) => e.kbps as number | undefined)),
     quality_limitation: [...new Set(enc.map((e) => e.qualityLimitationReason).filter((r): r is string => typeof r === 'string'))],
     low_latency_playout: lowLatency,
+    quality_changes: changes,
   };
 }
 

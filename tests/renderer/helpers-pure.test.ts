@@ -7,6 +7,7 @@ import { orderCodecs } from '../../src/renderer/session/media.js';
 import { backoffDelay, isDeliberateEnd, isRetryable, reconnectExpired, RECONNECT } from '../../src/renderer/session/policy.js';
 import { clampQuality, clipboardAllowed, clipboardFits } from '../../src/renderer/session/quality.js';
 import { computeStats, readRawStats } from '../../src/renderer/session/stats.js';
+import { isBacklogged, lowerFps } from '../../src/renderer/session/backlog.js';
 
 describe('backoff', () => {
   it('doubles from the initial delay up to the cap, and never waits past the give-up deadline', () => {
@@ -94,5 +95,23 @@ describe('quality and clipboard policy', () => {
     expect(clipboardFits('abcd', policy)).toBe(true);
     expect(clipboardFits('abcé', policy)).toBe(false);
     expect(clipboardFits('', policy)).toBe(false);
+  });
+});
+
+describe('decode backlog', () => {
+  it('measures the queue over the last interval, not since the start', () => {
+    const raw = readRawStats(new Map([['V', { type: 'inbound-rtp', kind: 'video', timestamp: 1000, jitterBufferDelay: 0.3, jitterBufferEmittedCount: 30 }]]))!;
+    const later = { ...raw, timestamp: 2000, jitterBufferDelay: 0.3 + 60 * 0.2, jitterBufferEmittedCount: 90 };
+    const s = computeStats(raw, later, 0);
+    expect(s.queueMs).toBe(200);
+    expect(s.jitterBufferMs).toBe(136.7);
+    expect(isBacklogged(s)).toBe(true);
+    expect(isBacklogged({ ...s, queueMs: 15 })).toBe(false);
+    expect(computeStats(null, raw, 0).queueMs).toBeNull();
+  });
+
+  it('steps the frame rate down through the offered choices to a floor of 24', () => {
+    expect([lowerFps(120), lowerFps(60), lowerFps(30), lowerFps(24), lowerFps(20)]).toEqual([60, 30, 24, null, null]);
+    expect(lowerFps(45)).toBe(30);
   });
 });

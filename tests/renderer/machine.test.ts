@@ -3,6 +3,7 @@
  * every transition, every timeout, the reconnect schedule and cancel.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { BACKLOG_INTERVALS, BACKLOG_QUEUE_MS } from '../../src/renderer/session/backlog.js';
 import { BrokerError } from '../../src/renderer/api/broker.js';
 import { RECONNECT, TIMEOUTS } from '../../src/renderer/session/machine.js';
 import type { InputSink } from '../../src/renderer/session/peer.js';
@@ -388,7 +389,7 @@ describe('reconnect', () => {
 describe('session features', () => {
   const stats: StatsSnapshot = {
     at: 1, rttMs: 1.2, fpsReceived: 30, fpsDecoded: 30, width: 1280, height: 720, codec: 'VP9', bitrateKbps: 900,
-    packetLossPct: 0, packetsLost: 0, jitterBufferMs: 12, decodeMs: 2, framesDropped: 0, freezes: 0, freezeSeconds: 0,
+    packetLossPct: 0, packetsLost: 0, jitterBufferMs: 12, queueMs: 3, decodeMs: 2, framesDropped: 0, freezes: 0, freezeSeconds: 0,
   };
 
   it('keeps the latest stats and cursor shape', async () => {
@@ -407,6 +408,33 @@ describe('session features', () => {
     expect(actor.getSnapshot().context.applied).toEqual({ fps: 30 });
     peers.last().send({ type: 'peer.control', message: { type: 'quality.applied', applied: { fps: 24 } } });
     expect(actor.getSnapshot().context.applied).toEqual({ fps: 24 });
+  });
+
+  it('lowers the frame rate after seconds of frames queueing for the decoder, 60 to 30 to 24 and no further', async () => {
+    const { actor, peers } = await toStreaming();
+    const peer = peers.last();
+    const qualitySent = () => peer.received.filter((c) => c.type === 'control.send' && c.message.type === 'quality').map((c) => (c as { message: { request: unknown } }).message.request);
+    const before = qualitySent().length;
+    peer.send({ type: 'peer.control', message: { type: 'hello', monitors: [], applied: { fps: 60 } } });
+    const slow = { ...stats, queueMs: BACKLOG_QUEUE_MS + 200 };
+    peer.send({ type: 'peer.stats', stats: slow });
+    peer.send({ type: 'peer.stats', stats: slow });
+    peer.send({ type: 'peer.stats', stats: { ...stats, queueMs: 5 } }); // a healthy second starts the count again
+    peer.send({ type: 'peer.stats', stats: slow });
+    peer.send({ type: 'peer.stats', stats: slow });
+    expect(qualitySent()).toHaveLength(before);
+    peer.send({ type: 'peer.stats', stats: { ...slow, at: 99 } });
+    expect(qualitySent().slice(before)).toEqual([{ fps: 30 }]);
+    expect(actor.getSnapshot().context.autoFps).toEqual({ from: 60, to: 30, at: 99 });
+    expect(actor.getSnapshot().context.stats).toEqual({ ...slow, at: 99 });
+
+    peer.send({ type: 'peer.control', message: { type: 'quality.applied', applied: { fps: 30 } } });
+    for (let i = 0; i < BACKLOG_INTERVALS; i++) peer.send({ type: 'peer.stats', stats: slow });
+    expect(qualitySent().slice(before)).toEqual([{ fps: 30 }, { fps: 24 }]);
+    peer.send({ type: 'peer.control', message: { type: 'quality.applied', applied: { fps: 24 } } });
+    for (let i = 0; i < BACKLOG_INTERVALS * 2; i++) peer.send({ type: 'peer.stats', stats: slow });
+    expect(qualitySent().slice(before)).toEqual([{ fps: 30 }, { fps: 24 }]);
+    expect(actor.getSnapshot().context.autoFps).toMatchObject({ from: 30, to: 24 });
   });
 
   it('changes codec on the running peer, within policy', async () => {

@@ -32,6 +32,7 @@ export function SettingsPanel({
   const policy = useSelector(actor, (s) => s.context.grant?.policy ?? null);
   const quality = useSelector(actor, (s) => s.context.quality);
   const applied = useSelector(actor, (s) => s.context.applied);
+  const autoFps = useSelector(actor, (s) => s.context.autoFps);
   if (!policy) return null;
 
   const resolutions = RESOLUTION_CHOICES.filter((r) => r.width <= policy.maxWidth && r.height <= policy.maxHeight);
@@ -122,6 +123,12 @@ export function SettingsPanel({
         <p className="muted small" data-testid="quality-applied">
           Workstation applies: {applied.width && applied.height ? `${applied.width}×${applied.height}` : 'native'} · {applied.fps ?? '—'} fps
           {applied.maxBitrateKbps ? ` · ${applied.maxBitrateKbps / 1000} Mb/s` : ''}
+        </p>
+      )}
+      {autoFps && (
+        <p className="muted small" data-testid="quality-auto-fps">
+          Frame rate lowered from {autoFps.from} to {autoFps.to} fps: this computer could not decode the stream as fast as it arrived, and the picture
+          was falling behind.
         </p>
       )}
     </aside>

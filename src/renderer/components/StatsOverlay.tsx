@@ -15,7 +15,7 @@ function rows(s: StatsSnapshot): [string, string, string][] {
     ['Codec', s.codec ?? '—', ''],
     ['Bitrate', s.bitrateKbps >= 1000 ? `${(s.bitrateKbps / 1000).toFixed(1)} Mb/s` : `${s.bitrateKbps} kb/s`, ''],
     ['Packet loss', `${s.packetLossPct.toFixed(1)} % (${s.packetsLost})`, lossClass],
-    ['Jitter buffer', fmt(s.jitterBufferMs, 1, ' ms'), ''],
+    ['Jitter buffer', fmt(s.queueMs ?? s.jitterBufferMs, 1, ' ms'), s.queueMs !== null && s.queueMs > 120 ? 'bad' : ''],
     ['Decode', fmt(s.decodeMs, 1, ' ms'), ''],
     ['Dropped', String(s.framesDropped), s.framesDropped > 0 ? 'fair' : ''],
     ['Freezes', `${s.freezes} (${s.freezeSeconds.toFixed(1)} s)`, s.freezes > 0 ? 'fair' : ''],

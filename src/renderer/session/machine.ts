@@ -30,6 +30,7 @@ import { sameBroker } from '../shell/profiles.js';
 import { grantActor, loginActor, resumeActor, toFailure, totpActor, workstationPoller } from './actors.js';
 import { peerActor, type PeerInput } from './peer.js';
 import { backoffDelay, isRetryable, reconnectExpired, TIMEOUTS } from './policy.js';
+import { BACKLOG_INTERVALS, isBacklogged, lowerFps } from './backlog.js';
 import { allowedCodec, clampQuality, clipboardAllowed, clipboardFits } from './quality.js';
 import type { Failure, MachineInput, SessionContext, SessionEvent } from './types.js';
 
@@ -46,7 +47,7 @@ const NO_RELAY_MESSAGE =
 /** Session fields that belong to one connection and are cleared when it is over. */
 const emptySession: Pick<
   SessionContext,
-  'grant' | 'stream' | 'input' | 'stats' | 'cursor' | 'applied' | 'monitors' | 'lostAt' | 'attempt' | 'retryAt'
+  'grant' | 'stream' | 'input' | 'stats' | 'cursor' | 'applied' | 'backlogIntervals' | 'autoFps' | 'monitors' | 'lostAt' | 'attempt' | 'retryAt'
 > = {
   grant: null,
   stream: null,
@@ -54,6 +55,8 @@ const emptySession: Pick<
   stats: null,
   cursor: null,
   applied: null,
+  backlogIntervals: 0,
+  autoFps: null,
   monitors: [],
   lostAt: null,
   attempt: 0,
@@ -315,7 +318,33 @@ export const sessionMachine = setup({
           actions: [assign({ quality: ({ context, event }) => ({ ...context.quality, ...event.request }) }), 'sendQuality'],
         },
         'peer.stream': { actions: assign({ stream: ({ event }) => event.stream }) },
-        'peer.stats': { actions: [assign({ stats: ({ event }) => event.stats }), 'publishStats'] },
+        'peer.stats': [
+          {
+            // Frames have queued in front of the decoder for a few seconds: ask for a lower frame rate (backlog.ts).
+            guard: ({ context, event }) => {
+              const fps = context.applied?.fps;
+              return context.input !== null && isBacklogged(event.stats) && context.backlogIntervals + 1 >= BACKLOG_INTERVALS && fps !== undefined && lowerFps(fps) !== null;
+            },
+            actions: [
+              assign(({ context, event }) => {
+                const from = context.applied!.fps!;
+                const to = lowerFps(from)!;
+                return { stats: event.stats, backlogIntervals: 0, autoFps: { from, to, at: event.stats.at }, quality: { ...context.quality, fps: to } };
+              }),
+              'sendQuality',
+              'publishStats',
+            ],
+          },
+          {
+            actions: [
+              assign({
+                stats: ({ event }) => event.stats,
+                backlogIntervals: ({ context, event }) => (isBacklogged(event.stats) ? context.backlogIntervals + 1 : 0),
+              }),
+              'publishStats',
+            ],
+          },
+        ],
         'peer.cursor': { actions: assign({ cursor: ({ event }) => event.cursor }) },
       },
       initial: 'requestingGrant',

@@ -45,6 +45,8 @@ export interface StatsSnapshot {
   packetsLost: number;
   /** Average time a frame waited in the jitter buffer, cumulative, ms. */
   jitterBufferMs: number | null;
+  /** Average time a frame waited in the jitter buffer over the last interval, ms (null before two samples). */
+  queueMs: number | null;
   /** Average decode time per frame over the last interval, ms. */
   decodeMs: number | null;
   framesDropped: number;
@@ -116,6 +118,10 @@ export function computeStats(prev: RawVideoStats | null, cur: RawVideoStats, at:
     packetLossPct: expected > 0 ? round1((lostDelta / expected) * 100) : 0,
     packetsLost: cur.packetsLost,
     jitterBufferMs: cur.jitterBufferEmittedCount > 0 ? round1((cur.jitterBufferDelay / cur.jitterBufferEmittedCount) * 1000) : null,
+    queueMs:
+      prev && cur.jitterBufferEmittedCount > prev.jitterBufferEmittedCount
+        ? round1(((cur.jitterBufferDelay - prev.jitterBufferDelay) / (cur.jitterBufferEmittedCount - prev.jitterBufferEmittedCount)) * 1000)
+        : null,
     decodeMs: framesDecodedDelta > 0 ? round1((decodeDelta / framesDecodedDelta) * 1000) : null,
     framesDropped: cur.framesDropped,
     freezes: cur.freezeCount,

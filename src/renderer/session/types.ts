@@ -82,6 +82,10 @@ export interface SessionContext {
   quality: QualityRequest;
   /** What the host says it applies. */
   applied: QualityRequest | null;
+  /** Consecutive stats intervals with frames queueing in front of the decoder (see backlog.ts). */
+  backlogIntervals: number;
+  /** The last time the session lowered the frame rate by itself, for the settings panel to say so. */
+  autoFps: { from: number; to: number; at: number } | null;
   monitors: Monitor[];
   /** Last clipboard text exchanged, so an echo is not sent back. */
   clipboardText: string | null;
