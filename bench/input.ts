@@ -68,6 +68,16 @@ const CLIENT_RECORDER = `(() => {
 const KEYS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ'.split('').map((c) => `Key${c}`);
 const gap = () => sleep(90 + Math.random() * 40);
 
+/** Latencies from a start time to the host event's receipt (platform timestamp) and to its handler. */
+class Latencies {
+  readonly received: number[] = [];
+  readonly handled: number[] = [];
+  add(start: number, end: Ev): void {
+    this.received.push(end.ts - start);
+    this.handled.push(end.t - start);
+  }
+}
+
 /** Pairs each start with the first matching end at or after it, in order, without reusing an end. */
 function pairInOrder<S, E extends Ev>(starts: S[], ends: E[], startTime: (s: S) => number, matches: (s: S, e: E) => boolean): [S, E][] {
   const out: [S, E][] = [];
@@ -134,45 +144,35 @@ export async function measureInput(client: Page, host: Page, display: string, sc
   const remote = await hostEvents();
   const inHost = (e: Ev) => ({ ...e, x: (e.x - offX) / scale, y: (e.y - offY) / scale });
 
-  const pointer: number[] = [];
-  const pointerHandled: number[] = [];
+  const pointer = new Latencies();
   for (const m of moves) {
     const c = clientEvents.find((e) => e.type === 'pointermove' && near(inHost(e), m.hx, m.hy));
     if (!c) continue;
     const h = remote.find((e) => e.type === 'mousemove' && near(e, m.hx, m.hy) && e.ts >= c.ts - 5);
-    if (!h) continue;
-    pointer.push(h.ts - c.ts);
-    pointerHandled.push(h.t - c.ts);
+    if (h) pointer.add(c.ts, h);
   }
-  const click: number[] = [];
-  const clickHandled: number[] = [];
+  const click = new Latencies();
   const clientDowns = clientEvents.filter((e) => e.type === 'pointerdown');
   const hostDowns = remote.filter((e) => e.type === 'mousedown');
   for (const k of clicks) {
     const c = clientDowns.find((e) => near(inHost(e), k.hx, k.hy));
     if (!c) continue;
     const h = hostDowns.find((e) => near(e, k.hx, k.hy) && e.ts >= c.ts - 5);
-    if (!h) continue;
-    click.push(h.ts - c.ts);
-    clickHandled.push(h.t - c.ts);
+    if (h) click.add(c.ts, h);
   }
-  const key: number[] = [];
-  const keyHandled: number[] = [];
+  const key = new Latencies();
   const keyPairs = pairInOrder(
     clientEvents.filter((e) => e.type === 'keydown'),
     remote.filter((e) => e.type === 'keydown'),
     (c) => c.ts,
     (c, h) => h.code === c.code,
   );
-  for (const [c, h] of keyPairs) {
-    key.push(h.ts - c.ts);
-    keyHandled.push(h.t - c.ts);
-  }
+  for (const [c, h] of keyPairs) key.add(c.ts, h);
 
   const floor = await measureFloor(host, display, screen, samples, near);
-  const p = summary(pointer);
-  const cl = summary(click);
-  const k = summary(key);
+  const p = summary(pointer.received);
+  const cl = summary(click.received);
+  const k = summary(key.received);
   return {
     pointer_ms_p50: p.p50,
     pointer_ms_p95: p.p95,
@@ -183,7 +183,7 @@ export async function measureInput(client: Page, host: Page, display: string, sc
     pointer: p,
     click: cl,
     key: k,
-    handled: { pointer: summary(pointerHandled), click: summary(clickHandled), key: summary(keyHandled) },
+    handled: { pointer: summary(pointer.handled), click: summary(click.handled), key: summary(key.handled) },
     floor,
     sent: { pointer: moves.length, click: clicks.length, key: keys.length },
     clock: { client: await clockOffset(client), host: await clockOffset(host) },
@@ -225,21 +225,14 @@ async function measureFloor(
     }
     await sleep(500);
     const events = await host.evaluate<Ev[]>('window.__backlotEvents.slice()');
-    const pointer: number[] = [];
-    const pointerHandled: number[] = [];
+    const pointer = new Latencies();
     for (const m of moves) {
       const h = events.find((e) => e.type === 'mousemove' && near(e, m.hx, m.hy) && e.ts >= m.t0 - 5);
-      if (!h) continue;
-      pointer.push(h.ts - m.t0);
-      pointerHandled.push(h.t - m.t0);
+      if (h) pointer.add(m.t0, h);
     }
-    const key: number[] = [];
-    const keyHandled: number[] = [];
-    for (const [s, h] of pairInOrder(keys, events.filter((e) => e.type === 'keydown'), (s) => s.t0, (s, e) => e.code === s.code)) {
-      key.push(h.ts - s.t0);
-      keyHandled.push(h.t - s.t0);
-    }
-    return { pointer: summary(pointer), key: summary(key), pointer_handled: summary(pointerHandled), key_handled: summary(keyHandled) };
+    const key = new Latencies();
+    for (const [s, h] of pairInOrder(keys, events.filter((e) => e.type === 'keydown'), (s) => s.t0, (s, e) => e.code === s.code)) key.add(s.t0, h);
+    return { pointer: summary(pointer.received), key: summary(key.received), pointer_handled: summary(pointer.handled), key_handled: summary(key.handled) };
   } finally {
     injector.releaseAll();
     await injector.close();

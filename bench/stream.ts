@@ -115,7 +115,8 @@ export async function runStreams(configs: StreamConfig[], opts: { webRoot: strin
               cpuRoots: { host: host.pid, client: client.pid(), content: content.pid() },
             });
             const agent = agentStats(host.output(), from, Date.now());
-            out.stream.push({ ...row(cfg, r, 'host'), detail: { ...row(cfg, r, 'host').detail, host_agent: agent } });
+            const backlot = row(cfg, r, 'host');
+            out.stream.push({ ...backlot, detail: { ...backlot.detail, host_agent: agent } });
             out.content_cpu_pct[`backlot ${width}x${height}@${cfg.fps}`] = r.cpu.content ?? null;
             log(`  g2g p50 ${r.g2g_expected_display.p50} p95 ${r.g2g_expected_display.p95} fps ${r.fps_received_median} n=${r.samples}/${r.flips} host ${r.cpu.host}% client ${r.cpu.client}% ${r.codec} ${r.bitrate_kbps} kbps; agent: ${agent.capture_backend} capture ${agent.capture_grab_to_frame_ms} ms, encode ${agent.encode_ms_per_frame} ms/frame at ${agent.encoder_fps} fps, pacer ${agent.packet_send_delay_ms} ms, limited by ${agent.quality_limitation.join('/') || '-'}, playout-delay ${agent.low_latency_playout ? 'on' : 'off'}${agent.quality_changes.length ? `; client asked for ${agent.quality_changes.map((c) => `${c.fps} fps at +${Math.round(c.at / 1000)} s`).join(', ')}` : ''}`);
             if (opts.input && opts.input.width === width && opts.input.height === height && opts.input.fps === cfg.fps) {

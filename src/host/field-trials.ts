@@ -11,10 +11,9 @@
  * Field trials are process-wide and read when a peer connection's video
  * sender is created, so they are set once, before the first session.
  */
-import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join, resolve, sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { sep } from 'node:path';
+import { findNativeAddon } from './native-addon.js';
 import { simplePeerWrtc } from './webrtc.js';
 
 /**
@@ -49,18 +48,12 @@ function wrtcBinaryPath(): string | undefined {
   return Object.keys(req.cache).find((k) => k.endsWith(`${sep}wrtc.node`));
 }
 
-function addonPath(): string | undefined {
-  const here = dirname(fileURLToPath(import.meta.url));
-  const rel = join('native', 'wrtc-field-trials', 'build', 'Release', 'wrtc_field_trials.node');
-  return [resolve(here, '../..', rel), resolve(here, '..', rel), resolve(process.cwd(), rel)].find((p) => existsSync(p));
-}
-
 export type FieldTrialsResult = { ok: true; trials: string } | { ok: false; reason: string };
 
 /** Sets `trials` in wrtc's libwebrtc. Never throws: the agent streams without them, with the reason logged. */
 export function setWebrtcFieldTrials(trials: string): FieldTrialsResult {
   if (process.platform !== 'linux') return { ok: false, reason: `field trials can only be set on Linux builds of wrtc (platform ${process.platform})` };
-  const addon = addonPath();
+  const addon = findNativeAddon('wrtc-field-trials', 'wrtc_field_trials');
   if (!addon) return { ok: false, reason: 'the wrtc-field-trials addon is not built (npm run build:native)' };
   const binary = wrtcBinaryPath();
   if (!binary) return { ok: false, reason: 'the wrtc binary is not loaded' };

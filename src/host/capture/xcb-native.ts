@@ -4,10 +4,8 @@
  * not built (no X11 or libyuv headers, not Linux) the agent falls back to the
  * ffmpeg pipeline, and `loadXcbNative` says why.
  */
-import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { findNativeAddon } from '../native-addon.js';
 
 /** Result of one `next` call. */
 export interface XcbNextResult {
@@ -47,19 +45,12 @@ export interface XcbNative {
 
 export type XcbLoad = { ok: true; native: XcbNative; path: string } | { ok: false; reason: string };
 
-/** Where the addon is looked for: next to the sources, or (bundled) next to the entry script. */
-function candidates(): string[] {
-  const here = dirname(fileURLToPath(import.meta.url));
-  const rel = join('native', 'xcb-capture', 'build', 'Release', 'xcb_capture.node');
-  return [resolve(here, '../../..', rel), resolve(here, '../..', rel), resolve(process.cwd(), rel)];
-}
-
 let cached: XcbLoad | undefined;
 
 export function loadXcbNative(): XcbLoad {
   if (cached) return cached;
   if (process.platform !== 'linux') return (cached = { ok: false, reason: `in-process capture is X11 only (platform ${process.platform})` });
-  const path = candidates().find((p) => existsSync(p));
+  const path = findNativeAddon('xcb-capture', 'xcb_capture');
   if (!path) return (cached = { ok: false, reason: 'the xcb-capture addon is not built (run `npm run build:native`; it needs libxcb-shm0-dev, libxcb-damage0-dev, libxcb-xfixes0-dev and libyuv-dev)' });
   try {
     const native = createRequire(import.meta.url)(path) as XcbNative;

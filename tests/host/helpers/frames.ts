@@ -20,6 +20,20 @@ export function expectColour(actual: number[], expected: number[]): void {
   actual.forEach((v, i) => expect(Math.abs(v - expected[i]!), `component ${i}: ${actual.join(',')} vs ${expected.join(',')}`).toBeLessThanOrEqual(TOLERANCE));
 }
 
+/** The scene both capture tests paint: a green rectangle on the red root window of a 1280x720 display. */
+export const GREEN_RECT = { x: 100, y: 200, width: 300, height: 150 } as const;
+
+/** A full-size 1280x720 frame shows GREEN_RECT on red, with red again just outside it. */
+export function expectGreenRectOnRed(frame: I420Frame): void {
+  expect([frame.width, frame.height, frame.data.length]).toEqual([1280, 720, (1280 * 720 * 3) / 2]);
+  expectColour(yuvAt(frame, 20, 20), RED_YUV);
+  expectColour(yuvAt(frame, 1200, 700), RED_YUV);
+  expectColour(yuvAt(frame, 250, 275), GREEN_YUV);
+  // Just outside the painted rectangle the background shows again.
+  expectColour(yuvAt(frame, 90, 275), RED_YUV);
+  expectColour(yuvAt(frame, 410, 275), RED_YUV);
+}
+
 /** Collects frames from a track until `count` have arrived (or `until` accepts one). */
 export function collectFrames(track: VideoTrack, count: number, timeoutMs = 10_000, until?: (frame: I420Frame) => boolean): Promise<I420Frame[]> {
   const sink = createVideoSink(track);
