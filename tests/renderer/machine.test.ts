@@ -437,6 +437,36 @@ describe('session features', () => {
     expect(actor.getSnapshot().context.autoFps).toMatchObject({ from: 30, to: 24 });
   });
 
+  it('keeps the person’s frame rate (what the client saves) when it lowers the frame rate by itself', async () => {
+    // The client saves `context.quality` as the person's preference (App.tsx): a step-down for this
+    // computer's decoder must not become the saved frame rate of every later session (issue 11).
+    const peers = fakePeers();
+    const actor = start({ peer: peers.actor }, null, { quality: { fps: 60, maxBitrateKbps: 20_000 } });
+    actor.send({ type: 'auth.login', username: 'ana', password: 'pw' });
+    await tick();
+    actor.send({ type: 'session.connect', workstationId: 'ws-1' });
+    await tick();
+    const peer = peers.last();
+    peer.send({ type: 'peer.answered' });
+    peer.send({ type: 'peer.connected', input: sink });
+    const qualitySent = () => peer.received.filter((c) => c.type === 'control.send' && c.message.type === 'quality').map((c) => (c as { message: { request: unknown } }).message.request);
+    peer.send({ type: 'peer.control', message: { type: 'hello', monitors: [], applied: { fps: 60 } } });
+    for (let i = 0; i < BACKLOG_INTERVALS; i++) peer.send({ type: 'peer.stats', stats: { ...stats, queueMs: BACKLOG_QUEUE_MS + 200 } });
+    expect(qualitySent().at(-1)).toEqual({ fps: 30, maxBitrateKbps: 20_000 });
+    expect(actor.getSnapshot().context.autoFps).toMatchObject({ from: 60, to: 30 });
+    expect(actor.getSnapshot().context.quality).toEqual({ fps: 60, maxBitrateKbps: 20_000 });
+
+    // Another setting changed by the person keeps the session's lowered frame rate...
+    actor.send({ type: 'quality.set', request: { maxBitrateKbps: 10_000 } });
+    expect(qualitySent().at(-1)).toEqual({ fps: 30, maxBitrateKbps: 10_000 });
+    expect(actor.getSnapshot().context.quality).toEqual({ fps: 60, maxBitrateKbps: 10_000 });
+    // ...and their explicit frame-rate choice replaces it, and is theirs to keep.
+    actor.send({ type: 'quality.set', request: { fps: 60 } });
+    expect(qualitySent().at(-1)).toEqual({ fps: 60, maxBitrateKbps: 10_000 });
+    expect(actor.getSnapshot().context.autoFps).toBeNull();
+    expect(actor.getSnapshot().context.quality).toEqual({ fps: 60, maxBitrateKbps: 10_000 });
+  });
+
   it('changes codec on the running peer, within policy', async () => {
     const { actor, peers } = await toStreaming({ grant: () => Promise.resolve(grantWith({ codecs: ['VP9', 'VP8'] })) });
     actor.send({ type: 'codec.set', codec: 'VP8' });

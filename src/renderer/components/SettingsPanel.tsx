@@ -3,6 +3,7 @@ import type { ActorRefFrom } from 'xstate';
 import { MANAGED_LABEL } from '../../shared/managed-policy.js';
 import { VIDEO_CODECS, type VideoCodec } from '../../shared/policy.js';
 import type { LockedSetting } from '../api/settings.js';
+import { withAutoFps } from '../session/backlog.js';
 import type { sessionMachine } from '../session/machine.js';
 import { BITRATE_CHOICES_KBPS, FPS_CHOICES, RESOLUTION_CHOICES } from '../session/quality.js';
 import type { DesktopMenu } from './AppMenu.js';
@@ -71,7 +72,7 @@ export function SettingsPanel({
       </label>
       <label>
         Frame rate
-        <select disabled={locked.has('fps')} title={locked.has('fps') ? MANAGED_LABEL : undefined} value={quality.fps ?? ''} onChange={(e) => actor.send({ type: 'quality.set', request: { fps: e.target.value ? Number(e.target.value) : undefined } })}>
+        <select disabled={locked.has('fps')} title={locked.has('fps') ? MANAGED_LABEL : undefined} value={withAutoFps(quality, autoFps).fps ?? ''} onChange={(e) => actor.send({ type: 'quality.set', request: { fps: e.target.value ? Number(e.target.value) : undefined } })}>
           <option value="">Default</option>
           {fpsChoices.map((f) => (
             <option key={f} value={f}>
@@ -128,7 +129,7 @@ export function SettingsPanel({
       {autoFps && (
         <p className="muted small" data-testid="quality-auto-fps">
           Frame rate lowered from {autoFps.from} to {autoFps.to} fps: this computer could not decode the stream as fast as it arrived, and the picture
-          was falling behind.
+          was falling behind. This applies to this session only; choose a frame rate to override it.
         </p>
       )}
     </aside>

@@ -7,6 +7,7 @@
  * session asks the host for the next lower frame rate (60 → 30 → 24), as
  * game-streaming clients do. Pure, so the rule is unit-tested.
  */
+import type { QualityRequest } from '../../shared/control.js';
 import { FPS_CHOICES } from './quality.js';
 import type { StatsSnapshot } from './stats.js';
 
@@ -23,6 +24,24 @@ export const MIN_AUTO_FPS = 24;
 
 export function isBacklogged(stats: StatsSnapshot): boolean {
   return stats.queueMs !== null && stats.queueMs > BACKLOG_QUEUE_MS;
+}
+
+/** A frame rate the session lowered by itself: applies to this session only, never to the person's saved choice. */
+export interface AutoFps {
+  from: number;
+  to: number;
+  /** When it was lowered (the stats sample's time, ms since the epoch). */
+  at: number;
+}
+
+/**
+ * What to ask the host for: the person's request, with the session's own
+ * step-down as a ceiling on its frame rate. Kept apart from the request so the
+ * request stays what the person chose (it is what the client saves, issue 11).
+ */
+export function withAutoFps(request: QualityRequest, autoFps: AutoFps | null): QualityRequest {
+  if (!autoFps) return request;
+  return { ...request, fps: Math.min(request.fps ?? autoFps.to, autoFps.to) };
 }
 
 /** The next lower frame rate to ask for, or null at the floor. */

@@ -24,14 +24,16 @@
  * Broker and peer are actors, so tests swap them (`machine.provide({ actors })`).
  */
 import { assign, enqueueActions, raise, sendTo, setup } from 'xstate';
+import type { QualityRequest } from '../../shared/control.js';
 import type { SessionGrant } from '../../shared/protocol.js';
 import { hasRelay, narrowGrant, OPEN_CLIENT_POLICY } from '../shell/client-policy.js';
 import { sameBroker } from '../shell/profiles.js';
 import { grantActor, loginActor, resumeActor, toFailure, totpActor, workstationPoller } from './actors.js';
 import { peerActor, type PeerInput } from './peer.js';
 import { backoffDelay, isRetryable, reconnectExpired, TIMEOUTS } from './policy.js';
-import { BACKLOG_INTERVALS, isBacklogged, lowerFps } from './backlog.js';
+import { BACKLOG_INTERVALS, isBacklogged, lowerFps, withAutoFps } from './backlog.js';
 import { allowedCodec, clampQuality, clipboardAllowed, clipboardFits } from './quality.js';
+import type { StatsSnapshot } from './stats.js';
 import type { Failure, MachineInput, SessionContext, SessionEvent } from './types.js';
 
 export { TIMEOUTS, RECONNECT } from './policy.js';
@@ -98,6 +100,11 @@ export const sessionMachine = setup({
     retryable: ({ context }, params: { code: string }) => context.lostAt !== null && isRetryable(params.code),
     reconnectExpired: ({ context }) => reconnectExpired(Date.now(), context.lostAt),
     restartable: (_, params: { restartable: boolean }) => params.restartable,
+    /** Frames have queued in front of the decoder for a few seconds and a lower frame rate exists (backlog.ts). */
+    decoderFallingBehind: ({ context }, params: { stats: StatsSnapshot }) => {
+      const fps = context.applied?.fps;
+      return context.input !== null && isBacklogged(params.stats) && context.backlogIntervals + 1 >= BACKLOG_INTERVALS && fps !== undefined && lowerFps(fps) !== null;
+    },
   },
   delays: {
     retryDelay: ({ context }) => backoffDelay(context.attempt, Date.now(), context.lostAt ?? Date.now()),
@@ -139,10 +146,30 @@ export const sessionMachine = setup({
       // A diagnostics and test hook (documented in docs/client.md): numbers only, no identifiers or secrets.
       if (event.type === 'peer.stats' && typeof window !== 'undefined') (window as { __backlotStats?: unknown }).__backlotStats = event.stats;
     },
-    sendQuality: sendTo('peer', ({ context }) => ({
-      type: 'control.send' as const,
-      message: { type: 'quality' as const, request: context.grant ? clampQuality(context.quality, context.grant.policy) : context.quality },
+    /**
+     * The person changed a stream setting: it is theirs (and saved). An explicit frame rate also
+     * replaces the session's own step-down; any other change keeps it.
+     */
+    setQuality: assign(({ context }, params: { request: QualityRequest }) => ({
+      quality: { ...context.quality, ...params.request },
+      autoFps: 'fps' in params.request ? null : context.autoFps,
     })),
+    keepStats: assign(({ context }, params: { stats: StatsSnapshot }) => ({
+      stats: params.stats,
+      backlogIntervals: isBacklogged(params.stats) ? context.backlogIntervals + 1 : 0,
+    })),
+    /**
+     * The next lower frame rate for this session only: `autoFps`, never `quality`, which is the
+     * person's own choice and is saved as their preference (issue 11).
+     */
+    lowerFrameRate: assign(({ context }, params: { stats: StatsSnapshot }) => {
+      const from = context.applied!.fps!;
+      return { stats: params.stats, backlogIntervals: 0, autoFps: { from, to: lowerFps(from)!, at: params.stats.at } };
+    }),
+    sendQuality: sendTo('peer', ({ context }) => {
+      const request = withAutoFps(context.quality, context.autoFps);
+      return { type: 'control.send' as const, message: { type: 'quality' as const, request: context.grant ? clampQuality(request, context.grant.policy) : request } };
+    }),
     writeClipboard: ({ context, event }) => {
       if (event.type !== 'peer.control' || event.message.type !== 'clipboard' || !context.clipboard) return;
       context.clipboard.writeText(event.message.text).catch((err: unknown) => console.warn('cannot write the clipboard:', err));
@@ -314,36 +341,14 @@ export const sessionMachine = setup({
           { guard: ({ context }) => context.input !== null && context.lostAt === null, target: 'ended', actions: assign({ ended: { code: 'disconnected', message: 'You disconnected.' } }) },
           { target: 'ended', actions: assign({ ended: { code: 'cancelled', message: 'You cancelled the connection.' } }) },
         ],
-        'quality.set': {
-          actions: [assign({ quality: ({ context, event }) => ({ ...context.quality, ...event.request }) }), 'sendQuality'],
-        },
+        'quality.set': { actions: [{ type: 'setQuality', params: ({ event }) => ({ request: event.request }) }, 'sendQuality'] },
         'peer.stream': { actions: assign({ stream: ({ event }) => event.stream }) },
         'peer.stats': [
           {
-            // Frames have queued in front of the decoder for a few seconds: ask for a lower frame rate (backlog.ts).
-            guard: ({ context, event }) => {
-              const fps = context.applied?.fps;
-              return context.input !== null && isBacklogged(event.stats) && context.backlogIntervals + 1 >= BACKLOG_INTERVALS && fps !== undefined && lowerFps(fps) !== null;
-            },
-            actions: [
-              assign(({ context, event }) => {
-                const from = context.applied!.fps!;
-                const to = lowerFps(from)!;
-                return { stats: event.stats, backlogIntervals: 0, autoFps: { from, to, at: event.stats.at }, quality: { ...context.quality, fps: to } };
-              }),
-              'sendQuality',
-              'publishStats',
-            ],
+            guard: { type: 'decoderFallingBehind', params: ({ event }) => ({ stats: event.stats }) },
+            actions: [{ type: 'lowerFrameRate', params: ({ event }) => ({ stats: event.stats }) }, 'sendQuality', 'publishStats'],
           },
-          {
-            actions: [
-              assign({
-                stats: ({ event }) => event.stats,
-                backlogIntervals: ({ context, event }) => (isBacklogged(event.stats) ? context.backlogIntervals + 1 : 0),
-              }),
-              'publishStats',
-            ],
-          },
+          { actions: [{ type: 'keepStats', params: ({ event }) => ({ stats: event.stats }) }, 'publishStats'] },
         ],
         'peer.cursor': { actions: assign({ cursor: ({ event }) => event.cursor }) },
       },

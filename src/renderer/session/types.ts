@@ -5,6 +5,7 @@ import type { VideoCodec } from '../../shared/policy.js';
 import type { SessionGrant, Workstation } from '../../shared/protocol.js';
 import type { BrokerApi, SignedInUser } from '../api/broker.js';
 import type { ClientSessionPolicy } from '../shell/client-policy.js';
+import type { AutoFps } from './backlog.js';
 import type { CursorShape, InputSink, PeerEvent } from './peer.js';
 import type { StatsSnapshot } from './stats.js';
 
@@ -78,14 +79,17 @@ export interface SessionContext {
   input: InputSink | null;
   stats: StatsSnapshot | null;
   cursor: CursorShape | null;
-  /** What the person asked for (clamped to policy on the way out). */
+  /** What the person asked for (clamped to policy on the way out); saved as their preference, so only they change it. */
   quality: QualityRequest;
   /** What the host says it applies. */
   applied: QualityRequest | null;
   /** Consecutive stats intervals with frames queueing in front of the decoder (see backlog.ts). */
   backlogIntervals: number;
-  /** The last time the session lowered the frame rate by itself, for the settings panel to say so. */
-  autoFps: { from: number; to: number; at: number } | null;
+  /**
+   * The frame rate this session lowered by itself (a ceiling on `quality.fps` for this session only),
+   * for the settings panel to say so; cleared when the person chooses a frame rate.
+   */
+  autoFps: AutoFps | null;
   monitors: Monitor[];
   /** Last clipboard text exchanged, so an echo is not sent back. */
   clipboardText: string | null;
