@@ -10,8 +10,18 @@ type Field =
   | { kind: 'number'; options: readonly number[]; unit: (n: number) => string }
   | { kind: 'text' };
 
-/** How each setting is shown; every key of the schema has an entry (checked by the type). */
-const FIELDS: Record<SettingKey, { label: string; field: Field }> = {
+/**
+ * Settings kept in the policy schema (so existing policy files stay valid) that
+ * have no behaviour yet and so are not shown: `fileTransfer` is reserved for
+ * file transfer, which does not exist yet (issue 11). A toggle that does
+ * nothing is a bug, not a placeholder.
+ */
+const RESERVED_KEYS = ['fileTransfer'] as const satisfies readonly SettingKey[];
+type ShownKey = Exclude<SettingKey, (typeof RESERVED_KEYS)[number]>;
+const SHOWN_KEYS = SETTING_KEYS.filter((k): k is ShownKey => !(RESERVED_KEYS as readonly SettingKey[]).includes(k));
+
+/** How each setting is shown; every key of the schema but the reserved ones has an entry (checked by the type). */
+const FIELDS: Record<ShownKey, { label: string; field: Field }> = {
   rememberCredentials: { label: 'Keep me signed in on this computer', field: { kind: 'boolean' } },
   clipboard: {
     label: 'Clipboard',
@@ -25,7 +35,6 @@ const FIELDS: Record<SettingKey, { label: string; field: Field }> = {
       ],
     },
   },
-  fileTransfer: { label: 'File transfer', field: { kind: 'boolean' } },
   forceRelay: { label: 'Always connect through the studio’s relay', field: { kind: 'boolean' } },
   autoUpdate: { label: 'Install updates automatically', field: { kind: 'boolean' } },
   updateUrl: { label: 'Update server', field: { kind: 'text' } },
@@ -59,7 +68,7 @@ const FIELDS: Record<SettingKey, { label: string; field: Field }> = {
 };
 
 /** A value as text, for read-only rows. */
-function describe(key: SettingKey, value: unknown): string {
+function describe(key: ShownKey, value: unknown): string {
   const { field } = FIELDS[key];
   if (field.kind === 'boolean') return value ? 'On' : 'Off';
   if (field.kind === 'choice') return field.options.find((o) => o.value === value)?.label ?? String(value);
@@ -67,7 +76,7 @@ function describe(key: SettingKey, value: unknown): string {
   return typeof value === 'string' ? value : 'None';
 }
 
-function Control({ name, setting, disabled, onChange }: { name: SettingKey; setting: EffectiveSettings[SettingKey]; disabled: boolean; onChange: (value: unknown) => void }) {
+function Control({ name, setting, disabled, onChange }: { name: ShownKey; setting: EffectiveSettings[SettingKey]; disabled: boolean; onChange: (value: unknown) => void }) {
   const { field } = FIELDS[name];
   const common = { name, disabled, 'aria-readonly': disabled, title: disabled ? MANAGED_LABEL : undefined };
   switch (field.kind) {
@@ -119,10 +128,10 @@ export function ClientSettings({
   only?: 'locked';
 }) {
   const [error, setError] = useState<string | null>(null);
-  const keys = only === 'locked' ? SETTING_KEYS.filter((k) => settings[k].locked) : SETTING_KEYS;
+  const keys = only === 'locked' ? SHOWN_KEYS.filter((k) => settings[k].locked) : SHOWN_KEYS;
   if (keys.length === 0) return null;
 
-  const change = async (key: SettingKey, value: unknown) => {
+  const change = async (key: ShownKey, value: unknown) => {
     // Main parses the update (SettingsUpdate) and refuses a locked key; the controls only offer valid values.
     const update: SettingsUpdate = { [key]: value };
     const reply = await bridge.setSettings(update);
