@@ -3,35 +3,19 @@
  * spread over it (not one loop over all of them), and one that does not
  * answer is dropped at its next visit.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { pino } from 'pino';
 import { WebSocket } from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resolveConfig } from '../../src/broker/config.js';
-import { openDatabase } from '../../src/broker/db.js';
-import { startBroker, type RunningBroker } from '../../src/broker/server.js';
-import { SqliteStore } from '../../src/broker/store.js';
+import { startInProcessBroker, type InProcessBroker } from './helpers/in-process-broker.js';
 
 // Short, but long enough that a pong is never late on a loaded CI machine; the whole test stays
 // under the 5 s in which an unauthenticated socket must authenticate.
 const PERIOD_MS = 800;
-let dir: string;
-let store: SqliteStore;
-let broker: RunningBroker;
+let broker: InProcessBroker;
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'backlot-heartbeat-'));
-  store = new SqliteStore(openDatabase(':memory:'));
-  const config = resolveConfig({ host: '127.0.0.1', port: 0, database: ':memory:' }, dir, {});
-  broker = await startBroker({ store, config, logger: pino({ level: 'silent' }), heartbeatMs: PERIOD_MS });
+  broker = await startInProcessBroker({ heartbeatMs: PERIOD_MS });
 });
-afterAll(async () => {
-  await broker?.close();
-  store.close();
-  await rm(dir, { recursive: true, force: true });
-});
+afterAll(() => broker?.close());
 
 function open(autoPong: boolean): Promise<{ ws: WebSocket; pings: number; closedAt: number | undefined; code: string }> {
   const ws = new WebSocket(`${broker.url.replace(/^http/, 'ws')}/ws/client`, { autoPong });

@@ -1,60 +1,63 @@
-/** The web client's broker API (tokens in memory, TOTP step, refresh) and the settings merge. */
-import { afterEach, describe, expect, it, vi } from 'vitest';
+/**
+ * The web client's broker API (tokens in memory, TOTP step, refresh) against the
+ * real broker, run in-process on loopback with its own SQLite file and reached
+ * with Node's real fetch; and the settings merge.
+ */
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { WebBrokerApi } from '../../src/renderer/api/broker.js';
 import { loadPrefs, withEffectiveSettings } from '../../src/renderer/api/settings.js';
-
-const TOKEN = (c: string) => c.repeat(32);
-const ok = (body: unknown) => new Response(JSON.stringify(body), { status: 200, headers: { 'content-type': 'application/json' } });
-const err = (status: number, code: string) => new Response(JSON.stringify({ error: { code, message: code } }), { status });
-
-afterEach(() => vi.unstubAllGlobals());
+import { recordingFetch, startInProcessBroker, TEST_PASSWORD, type Exchange, type InProcessBroker } from '../broker/helpers/in-process-broker.js';
 
 describe('WebBrokerApi', () => {
+  let broker: InProcessBroker;
+  let totpSecret: string;
+  /** What the client sent and got back: the API calls the global fetch, so the recorder (real fetch underneath) takes its place. */
+  let calls: Exchange[];
+  beforeEach(async () => {
+    broker = await startInProcessBroker();
+    totpSecret = (await broker.addUser({ username: 'ana', displayName: 'Ana', totp: true })).totpSecret!;
+    await broker.addUser({ username: 'bo', displayName: 'Bo' });
+    broker.addWorkstation({ id: 'ws-042', name: 'WS-042' }, ['ana', 'bo']);
+    const wire = recordingFetch(globalThis.fetch);
+    calls = wire.exchanges;
+    vi.stubGlobal('fetch', wire.fetch);
+  });
+  afterEach(async () => {
+    vi.unstubAllGlobals();
+    await broker.close();
+  });
+
   it('keeps the MFA token inside, completes the TOTP step and sends the access token after it', async () => {
-    const calls: { url: string; body: unknown; auth: string | null }[] = [];
-    const replies = [
-      ok({ status: 'mfa-required', method: 'totp', mfaToken: TOKEN('m'), expiresAt: 0 }),
-      err(401, 'ERR_BAD_TOTP'),
-      ok({ status: 'ok', accessToken: TOKEN('a'), refreshToken: TOKEN('r'), expiresAt: Date.now() + 600_000, user: { username: 'ana', displayName: 'Ana' } }),
-      ok({ workstations: [] }),
-    ];
-    vi.stubGlobal('fetch', (url: URL, init: RequestInit) => {
-      calls.push({ url: url.pathname, body: init.body ? JSON.parse(init.body as string) : null, auth: (init.headers as Record<string, string>).authorization ?? null });
-      return Promise.resolve(replies.shift()!);
-    });
-    const api = new WebBrokerApi('http://broker.test');
-    expect(await api.login('ana', 'pw')).toEqual({ status: 'mfa-required' });
-    await expect(api.submitTotp('000000')).rejects.toMatchObject({ code: 'ERR_BAD_TOTP' });
-    expect(await api.submitTotp('123456')).toEqual({ username: 'ana', displayName: 'Ana' });
-    await api.listWorkstations();
-    expect(calls.map((c) => c.url)).toEqual(['/api/login', '/api/login/totp', '/api/login/totp', '/api/workstations']);
-    expect(calls[2]!.body).toEqual({ mfaToken: TOKEN('m'), code: '123456' });
-    expect(calls[3]!.auth).toBe(`Bearer ${TOKEN('a')}`);
+    const api = new WebBrokerApi(broker.url);
+    expect(await api.login('ana', TEST_PASSWORD)).toEqual({ status: 'mfa-required' });
+    await expect(api.submitTotp(broker.wrongTotpCode(totpSecret))).rejects.toMatchObject({ code: 'ERR_BAD_TOTP' });
+    const code = broker.totpCode(totpSecret);
+    expect(await api.submitTotp(code)).toEqual({ username: 'ana', displayName: 'Ana' });
+    expect(await api.listWorkstations()).toEqual([{ id: 'ws-042', name: 'WS-042', online: false, inUse: false }]);
+    expect(calls.map((c) => c.path)).toEqual(['/api/login', '/api/login/totp', '/api/login/totp', '/api/workstations']);
+    expect(calls.map((c) => c.status)).toEqual([200, 401, 200, 200]);
+    expect(calls[2]!.body).toEqual({ mfaToken: calls[0]!.reply.mfaToken, code });
+    expect(calls[3]!.authorization).toBe(`Bearer ${calls[2]!.reply.accessToken}`);
   });
 
   it('rotates the tokens shortly before the access token expires', async () => {
-    const paths: string[] = [];
-    const replies = [
-      ok({ status: 'ok', accessToken: TOKEN('a'), refreshToken: TOKEN('r'), expiresAt: Date.now() + 10_000, user: { username: 'ana', displayName: 'Ana' } }),
-      ok({ status: 'ok', accessToken: TOKEN('b'), refreshToken: TOKEN('s'), expiresAt: Date.now() + 900_000, user: { username: 'ana', displayName: 'Ana' } }),
-      ok({ workstations: [] }),
-    ];
-    let lastAuth: string | undefined;
-    vi.stubGlobal('fetch', (url: URL, init: RequestInit) => {
-      paths.push(url.pathname);
-      lastAuth = (init.headers as Record<string, string>).authorization;
-      return Promise.resolve(replies.shift()!);
-    });
-    const api = new WebBrokerApi('http://broker.test');
-    await api.login('ana', 'pw');
-    await api.listWorkstations();
-    expect(paths).toEqual(['/api/login', '/api/token/refresh', '/api/workstations']);
-    expect(lastAuth).toBe(`Bearer ${TOKEN('b')}`);
+    let now = Date.now();
+    const api = new WebBrokerApi(broker.url, () => now);
+    await api.login('bo', TEST_PASSWORD);
+    const first = calls[0]!.reply;
+    now = first.expiresAt - 30_000; // inside the client's refresh margin, still valid at the broker
+    expect(await api.listWorkstations()).toHaveLength(1);
+    expect(calls.map((c) => c.path)).toEqual(['/api/login', '/api/token/refresh', '/api/workstations']);
+    expect(calls[1]!.body).toEqual({ refreshToken: first.refreshToken });
+    expect(calls[2]!.authorization).toBe(`Bearer ${calls[1]!.reply.accessToken}`);
+    expect(calls[1]!.reply.accessToken).not.toBe(first.accessToken);
+    expect(broker.refreshTokenState(first.refreshToken)).toBe('used');
   });
 
-  it('says the broker is unreachable when fetch fails', async () => {
-    vi.stubGlobal('fetch', () => Promise.reject(new TypeError('network')));
-    await expect(new WebBrokerApi('http://broker.test').login('a', 'b')).rejects.toMatchObject({ code: 'ERR_BROKER_UNREACHABLE' });
+  it('says the broker is unreachable when it is gone', async () => {
+    await broker.close();
+    await expect(new WebBrokerApi(broker.url).login('bo', TEST_PASSWORD)).rejects.toMatchObject({ code: 'ERR_BROKER_UNREACHABLE' });
+    expect(calls).toMatchObject([{ path: '/api/login', status: null }]);
   });
 });
 
