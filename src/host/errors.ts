@@ -30,6 +30,10 @@ export const HOST_ERROR_CODES = [
   'ERR_ENROLMENT_FAILED',
   /** Clipboard text too large for this platform's clipboard transfer. */
   'ERR_CLIPBOARD_TOO_LARGE',
+  /** No video encoder opened, or none both allowed by policy and decodable by the client. */
+  'ERR_CODEC_UNAVAILABLE',
+  /** The encoder failed while a session was streaming. */
+  'ERR_ENCODER_FAILED',
 ] as const;
 export type HostErrorCode = (typeof HOST_ERROR_CODES)[number];
 

@@ -25,6 +25,22 @@ export interface CaptureStats {
   grabToFrameMs?: number;
 }
 
+/** Planar frame layouts a capture can produce (BT.601 limited range, as libyuv converts). */
+export type FrameFormat = 'i420' | 'i444';
+
+/** One captured picture, handed to the encoder stage. The buffer is reused once the sink's promise settles. */
+export interface RawFrame {
+  width: number;
+  height: number;
+  format: FrameFormat;
+  data: Uint8Array;
+  /** performance.now() when the grab started: the frame's capture time, carried into its RTP timestamp. */
+  capturedAt: number;
+}
+
+/** Where a capture delivers frames; a returned promise holds the next grab until it settles. */
+export type FrameSink = (frame: RawFrame) => void | Promise<void>;
+
 /** A rectangle of the host's desktop, in desktop pixels. */
 export interface CaptureRegion {
   x: number;

@@ -1,0 +1,239 @@
+/**
+ * Capture → encode → send, for one session, with the receiver's feedback
+ * closing the loop: PLI/FIR and the host's own reasons force keyframes
+ * (rate-limited by KeyframeScheduler), REMB and loss set the bitrate
+ * (BitrateController). Frames reach `frame()` from the capture loop, which
+ * awaits it, so the capture buffer is never overwritten while the encoder
+ * reads it and a slow encoder lowers the frame rate instead of queueing.
+ */
+import type { Logger } from 'pino';
+import type { RawFrame } from '../capture/capture-source.js';
+import type { BitrateController } from '../transport/bitrate.js';
+import type { RtcpFeedback } from '../transport/rtcp.js';
+import type { Encoder, EncoderFactory, EncoderSettings } from './encoder.js';
+import { KeyframeScheduler, type KeyframeReason, type KeyframeStats } from './keyframes.js';
+
+/** Encode times are summarised over windows of this many frames. */
+const ENCODE_WINDOW = 120;
+
+/** Where encoded frames go: the transport's video track. */
+export interface FrameSender {
+  /** Whether the video track is open; frames are not even encoded before. */
+  canSend(): boolean;
+  sendFrame(accessUnit: Uint8Array, capturedAtMs: number): boolean;
+}
+
+export interface EncodedStreamStats {
+  encoder: string | undefined;
+  codec: string | undefined;
+  pixelFormat: string | undefined;
+  width: number;
+  height: number;
+  framesEncoded: number;
+  /** Frames the encoder gave nothing for (held back), or that were not sent (track not open). */
+  framesSkipped: number;
+  keyframesSent: number;
+  /** Median encode ms over the last window of frames. */
+  encodeMs: number | undefined;
+  /** Median from the grab to the frame handed to the transport, ms, over the last window. */
+  captureToSendMs: number | undefined;
+  bytesSent: number;
+  bitrate: ReturnType<BitrateController['state']>;
+  keyframes: KeyframeStats;
+  nackedPackets: number;
+}
+
+export interface EncodedStreamOptions {
+  openEncoder: EncoderFactory;
+  /** Settings of the first encoder; width/height follow the captured frames. */
+  settings: Omit<EncoderSettings, 'width' | 'height' | 'bitrateKbps'>;
+  sender: FrameSender;
+  bitrate: BitrateController;
+  /** Our RTP SSRC: receiver reports about other streams are ignored. */
+  ssrc?: number;
+  logger: Logger;
+  /** Called once if the encoder fails (cannot open, or an encode rejects). */
+  onFailure: (err: Error) => void;
+  now?: () => number;
+}
+
+const median = (values: number[]): number | undefined => {
+  if (values.length === 0) return undefined;
+  const sorted = [...values].sort((a, b) => a - b);
+  return Math.round(sorted[sorted.length >> 1]! * 100) / 100;
+};
+
+export class EncodedStream {
+  private encoder: Encoder | undefined;
+  private readonly keyframes = new KeyframeScheduler();
+  private readonly now: () => number;
+  private failed = false;
+  private closed = false;
+  private framesEncoded = 0;
+  private framesSkipped = 0;
+  private keyframesSent = 0;
+  private bytesSent = 0;
+  private nackedPackets = 0;
+  private encodeTimes: number[] = [];
+  private sendTimes: number[] = [];
+  private encodeMs: number | undefined;
+  private captureToSendMs: number | undefined;
+  private readonly firSeen = new Map<number, number>();
+
+  constructor(private readonly options: EncodedStreamOptions) {
+    this.now = options.now ?? (() => performance.now());
+    this.keyframes.request('start');
+  }
+
+  /** Asks for a keyframe at the next frame the rate limit allows. */
+  requestKeyframe(reason: KeyframeReason): void {
+    this.keyframes.request(reason);
+  }
+
+  /** The capture's frame sink. Resolves when the frame is encoded and sent (or dropped). */
+  async frame(frame: RawFrame): Promise<void> {
+    if (this.closed || this.failed) return;
+    if (!this.options.sender.canSend()) {
+      this.framesSkipped++;
+      return;
+    }
+    const encoder = this.encoderFor(frame);
+    if (!encoder) return;
+    const force = this.keyframes.take(this.now());
+    let out;
+    try {
+      out = await encoder.encode(frame.data, force !== undefined);
+    } catch (err) {
+      this.fail(err as Error);
+      return;
+    }
+    if (this.closed) return;
+    if (!out) {
+      this.framesSkipped++;
+      return;
+    }
+    this.framesEncoded++;
+    if (out.keyframe) {
+      this.keyframesSent++;
+      if (force === undefined) this.keyframes.sawKeyframe(this.now());
+    }
+    if (!this.options.sender.sendFrame(out.data, frame.capturedAt)) {
+      this.framesSkipped++;
+      // Nothing reached the client: the next frame it sees must be decodable on its own.
+      if (out.keyframe) this.keyframes.request('start');
+      return;
+    }
+    this.bytesSent += out.data.byteLength;
+    this.encodeTimes.push(out.encodeMs);
+    this.sendTimes.push(this.now() - frame.capturedAt);
+    if (this.encodeTimes.length >= ENCODE_WINDOW) {
+      this.encodeMs = median(this.encodeTimes);
+      this.captureToSendMs = median(this.sendTimes);
+      this.encodeTimes = [];
+      this.sendTimes = [];
+    }
+  }
+
+  /** Receiver feedback from the transport. */
+  onFeedback(feedback: RtcpFeedback): void {
+    if (this.closed) return;
+    const now = this.now();
+    switch (feedback.kind) {
+      case 'pli':
+        this.keyframes.request('pli');
+        return;
+      case 'fir':
+        // A FIR is repeated with the same sequence number until answered: count each request once.
+        for (const { ssrc, sequence } of feedback.requests) {
+          if (this.options.ssrc !== undefined && ssrc !== this.options.ssrc) continue;
+          if (this.firSeen.get(ssrc) === sequence) continue;
+          this.firSeen.set(ssrc, sequence);
+          this.keyframes.request('fir');
+        }
+        return;
+      case 'remb':
+        this.applyBitrate(this.options.bitrate.onRemb(feedback.bitrateBps, now));
+        return;
+      case 'report':
+        for (const block of feedback.blocks) {
+          if (this.options.ssrc !== undefined && block.ssrc !== this.options.ssrc) continue;
+          this.applyBitrate(this.options.bitrate.onLoss(block.fractionLost, now));
+        }
+        return;
+      case 'nack':
+        // libdatachannel's responder has already resent them; we only count.
+        this.nackedPackets += feedback.lostPackets;
+        return;
+    }
+  }
+
+  /** The client or policy changed the bitrate ceiling. */
+  setCeiling(kbps: number, startKbps?: number): void {
+    this.applyBitrate(this.options.bitrate.setCeiling(kbps, startKbps, this.now()));
+  }
+
+  stats(): EncodedStreamStats {
+    const settings = this.encoder?.settings;
+    return {
+      encoder: this.encoder?.name,
+      codec: this.encoder?.codec,
+      pixelFormat: settings?.pixelFormat,
+      width: settings?.width ?? 0,
+      height: settings?.height ?? 0,
+      framesEncoded: this.framesEncoded,
+      framesSkipped: this.framesSkipped,
+      keyframesSent: this.keyframesSent,
+      encodeMs: this.encodeMs ?? median(this.encodeTimes),
+      captureToSendMs: this.captureToSendMs ?? median(this.sendTimes),
+      bytesSent: this.bytesSent,
+      bitrate: this.options.bitrate.state(),
+      keyframes: this.keyframes.stats(),
+      nackedPackets: this.nackedPackets,
+    };
+  }
+
+  close(): void {
+    this.closed = true;
+    this.encoder?.close();
+    this.encoder = undefined;
+  }
+
+  /** The open encoder, reopened when the captured size or layout changed (a quality change). */
+  private encoderFor(frame: RawFrame): Encoder | undefined {
+    const current = this.encoder;
+    const pixelFormat = frame.format === 'i444' ? 'yuv444p' : 'yuv420p';
+    if (current && current.settings.width === frame.width && current.settings.height === frame.height && current.settings.pixelFormat === pixelFormat) return current;
+    current?.close();
+    this.encoder = undefined;
+    try {
+      const settings: EncoderSettings = {
+        ...this.options.settings,
+        pixelFormat,
+        width: frame.width,
+        height: frame.height,
+        bitrateKbps: this.options.bitrate.state().targetKbps,
+      };
+      this.encoder = this.options.openEncoder(settings);
+      this.options.logger.info({ encoder: this.encoder.name, ...settings }, current ? 'encoder reopened for a new picture size' : 'encoder open');
+    } catch (err) {
+      this.fail(err as Error);
+      return undefined;
+    }
+    // A new encoder starts a new stream: its first frame must be a keyframe.
+    if (current) this.keyframes.request('quality');
+    return this.encoder;
+  }
+
+  private applyBitrate(kbps: number | undefined): void {
+    if (kbps === undefined) return;
+    this.encoder?.setBitrate(kbps);
+    this.options.logger.debug({ kbps, ...this.options.bitrate.state() }, 'bitrate target');
+  }
+
+  private fail(err: Error): void {
+    if (this.failed || this.closed) return;
+    this.failed = true;
+    this.options.logger.error({ err: err.message }, 'encoder failed');
+    this.options.onFailure(err);
+  }
+}
