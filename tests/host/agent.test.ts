@@ -115,9 +115,13 @@ describe('host agent', () => {
     b.send({ type: 'session.end', sessionId: 's1', reason: 'user left' });
     await until(() => captures[0]!.stopped);
     expect(injectors[0]!.events.slice(-2)).toEqual([{ kind: 'releaseAll' }, { kind: 'close' }]);
-    expect(agent!.sessionId()).toBeUndefined();
-    // The broker ended it, so the host does not echo a session.end back.
-    await new Promise((r) => setTimeout(r, 100));
+    // The agent forgets the session in the same step that would echo a session.end.
+    await until(() => agent!.sessionId() === undefined);
+    // The broker ended it, so the host does not echo a session.end back. A sentinel
+    // makes that observable: the agent answers the next session on the same socket
+    // after any echo, so once its accept has arrived an echo would have too.
+    b.send({ type: 'session.start', sessionId: 's2', user: 'alice', iceServers: [], policy: DEFAULT_SESSION_POLICY });
+    expect(await b.next('session.accept')).toEqual({ type: 'session.accept', sessionId: 's2' });
     expect(b.received.filter((m) => m.type === 'session.end')).toEqual([]);
   });
 

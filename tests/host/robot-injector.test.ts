@@ -42,9 +42,25 @@ describe.skipIf(robotUnavailable !== undefined)('RobotInjector on Xvfb', () => {
     return { x: Number(/X=(\d+)/.exec(out)?.[1]), y: Number(/Y=(\d+)/.exec(out)?.[1]) };
   }
 
-  /** Every robotjs call XSyncs before it returns; a short wait lets the observer's socket catch up. */
-  async function quiet(): Promise<void> {
-    await new Promise((r) => setTimeout(r, 100));
+  /**
+   * Taps a sentinel key and returns (consuming) every event observed before it.
+   * The X server delivers events in the order the requests made them, so once
+   * the sentinel has arrived, anything the earlier calls produced has too.
+   */
+  async function eventsBeforeSentinel(): Promise<string[]> {
+    injector.key('KeyQ', true);
+    injector.key('KeyQ', false);
+    const sentinel = `KeyRelease:${KC.q}`;
+    const seen = () => observer.events.map((e) => `${e.name}:${e.detail}`);
+    const deadline = Date.now() + 3_000;
+    while (!seen().includes(sentinel)) {
+      if (Date.now() > deadline) throw new Error(`the sentinel key never arrived; got ${JSON.stringify(seen())}`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    const events = seen();
+    observer.events.splice(0);
+    expect(events.slice(-2)).toEqual([`KeyPress:${KC.q}`, sentinel]);
+    return events.slice(0, -2);
   }
 
   beforeAll(async () => {
@@ -97,8 +113,7 @@ describe.skipIf(robotUnavailable !== undefined)('RobotInjector on Xvfb', () => {
     injector.key('KeyA', false);
     const events = await observer.waitForEvents(2);
     expect(events.map((e) => `${e.name}:${e.detail}`)).toEqual([`KeyPress:${KC.a}`, `KeyRelease:${KC.a}`]);
-    await quiet();
-    expect(observer.events).toEqual([]);
+    expect(await eventsBeforeSentinel()).toEqual([]);
   });
 
   it('injects left, middle and right buttons and counts back/forward as unsupported', async () => {
@@ -109,8 +124,7 @@ describe.skipIf(robotUnavailable !== undefined)('RobotInjector on Xvfb', () => {
     const events = await observer.waitForEvents(6);
     expect(events.map((e) => `${e.name}:${e.detail}`)).toEqual(['ButtonPress:1', 'ButtonRelease:1', 'ButtonPress:2', 'ButtonRelease:2', 'ButtonPress:3', 'ButtonRelease:3']);
     expect(injector.unsupportedButtons).toBe(2);
-    await quiet();
-    expect(observer.events).toEqual([]);
+    expect(await eventsBeforeSentinel()).toEqual([]);
   });
 
   it('turns wheel deltas into clicks of buttons 4/5 and 6/7', async () => {

@@ -26,6 +26,10 @@ interface Rig {
   injector: RecordingInjector;
   capture: SyntheticCapture;
   ended: SessionEndReason[];
+  /** Every signal each side sent, in order: an offer, answer or renegotiate request after connecting is a renegotiation. */
+  signals: { from: 'host' | 'client'; type: SignalData['type'] }[];
+  /** The session's log messages, in order. */
+  logs: string[];
 }
 
 let rig: Rig | undefined;
@@ -49,6 +53,8 @@ function setup(policy: SessionPolicy = DEFAULT_SESSION_POLICY, clipboard?: Clipb
   const injector = new RecordingInjector();
   const capture = new SyntheticCapture();
   const ended: SessionEndReason[] = [];
+  const signals: Rig['signals'] = [];
+  const logs: string[] = [];
   // The client peer is created after the session, which signals to it.
   const peerRef: { client?: ClientPeer } = {};
   const session = new HostSession({
@@ -60,14 +66,20 @@ function setup(policy: SessionPolicy = DEFAULT_SESSION_POLICY, clipboard?: Clipb
     capture,
     openInjector: () => Promise.resolve(injector),
     ...(clipboard ? { openClipboard: () => Promise.resolve(clipboard) } : {}),
-    logger,
+    logger: pino({ level: 'info' }, { write: (line: string) => void logs.push((JSON.parse(line) as { msg: string }).msg) }),
     // Through JSON, as the broker would carry it.
-    sendSignal: (data) => peerRef.client!.peer.signal(JSON.parse(JSON.stringify(data)) as never),
+    sendSignal: (data) => {
+      signals.push({ from: 'host', type: data.type });
+      peerRef.client!.peer.signal(JSON.parse(JSON.stringify(data)) as never);
+    },
     onEnded: (reason) => ended.push(reason),
   });
-  const client = createClientPeer((data) => session.signal(JSON.parse(JSON.stringify(data)) as SignalData));
+  const client = createClientPeer((data) => {
+    signals.push({ from: 'client', type: (data as SignalData).type });
+    session.signal(JSON.parse(JSON.stringify(data)) as SignalData);
+  });
   peerRef.client = client;
-  rig = { session, client, injector, capture, ended };
+  rig = { session, client, injector, capture, ended, signals, logs };
   return rig;
 }
 
@@ -163,13 +175,22 @@ describe('HostSession', () => {
   });
 
   it('reconfigures capture for a quality request, without touching the peer', async () => {
-    const { session, client, capture } = setup();
+    const { session, client, capture, signals, logs } = setup();
     await session.start();
     await client.channelsOpen;
+    // The host renegotiates only once its peer is connected: wait for that, so a
+    // renegotiation would not be skipped just because the request came early.
+    await until(() => logs.includes('peer connected'));
+    const negotiation = () => signals.filter((s) => s.type !== 'candidate');
+    const before = negotiation().length;
+    expect(before).toBeGreaterThanOrEqual(2); // the first offer and answer: the record sees negotiation
     client.sendControl({ type: 'quality', request: { width: 160, fps: 10 } });
     const applied = await client.nextControl('quality.applied');
     expect(applied.applied).toMatchObject({ width: 160, height: 120, fps: 10 });
     expect(capture.settings.at(-1)).toEqual({ region: { x: 0, y: 0, width: 320, height: 240 }, width: 160, height: 120, fps: 10 });
+    // The host asks for a renegotiation (simple-peer emits `renegotiate` synchronously
+    // inside negotiate()) before it sends quality.applied, so by now any would be recorded.
+    expect(negotiation().slice(before)).toEqual([]);
     expect(session.ended).toBe(false);
   });
 

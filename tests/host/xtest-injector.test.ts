@@ -5,7 +5,7 @@ import { XTestInjector } from '../../src/host/input/xtest-injector.js';
 import { startXvfb, xrun, type Xvfb } from './helpers/xvfb.js';
 import { X11Observer } from './helpers/x11-observer.js';
 
-const XK = { a: 0x61, z: 0x7a, one: 0x31, Return: 0xff0d, Shift_L: 0xffe1, F5: 0xffc2, minus: 0x2d, Left: 0xff51 };
+const XK = { q: 0x71, a: 0x61, z: 0x7a, one: 0x31, Return: 0xff0d, Shift_L: 0xffe1, F5: 0xffc2, minus: 0x2d, Left: 0xff51 };
 
 let xvfb: Xvfb;
 let injector: XTestInjector;
@@ -16,6 +16,27 @@ async function mouseLocation(): Promise<{ x: number; y: number }> {
   const x = /X=(\d+)/.exec(out)?.[1];
   const y = /Y=(\d+)/.exec(out)?.[1];
   return { x: Number(x), y: Number(y) };
+}
+
+/**
+ * Taps a sentinel key and returns (consuming) every event observed before it.
+ * The X server delivers events in the order the requests made them, so once
+ * the sentinel has arrived, anything the earlier calls produced has too.
+ */
+async function eventsBeforeSentinel(): Promise<string[]> {
+  injector.key('KeyQ', true);
+  injector.key('KeyQ', false);
+  await injector.flush();
+  const named = () => observer.events.map((e) => `${e.name}:${observer.keysymOf(e.detail) === XK.q ? 'q' : e.detail}`);
+  const deadline = Date.now() + 3_000;
+  while (!named().includes('KeyRelease:q')) {
+    if (Date.now() > deadline) throw new Error(`the sentinel key never arrived; got ${JSON.stringify(named())}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  const events = named();
+  observer.events.splice(0);
+  expect(events.slice(-2)).toEqual(['KeyPress:q', 'KeyRelease:q']);
+  return events.slice(0, -2);
 }
 
 beforeAll(async () => {
@@ -74,8 +95,7 @@ describe('XTestInjector on Xvfb', () => {
     await injector.flush();
     const events = await observer.waitForEvents(2);
     expect(events.map((e) => e.name)).toEqual(['KeyPress', 'KeyRelease']);
-    await new Promise((r) => setTimeout(r, 100));
-    expect(observer.events).toEqual([]);
+    expect(await eventsBeforeSentinel()).toEqual([]);
   });
 
   it('maps DOM buttons to X buttons 1, 2, 3, 8, 9', async () => {
@@ -105,7 +125,7 @@ describe('XTestInjector on Xvfb', () => {
     injector.button(MouseButton.Left, true);
     await injector.flush();
     const held = await observer.pressedKeycodes();
-    expect(held.map((k) => observer.keysymOf(k))).toEqual(expect.arrayContaining([XK.Shift_L, 0x71]));
+    expect(held.map((k) => observer.keysymOf(k))).toEqual(expect.arrayContaining([XK.Shift_L, XK.q]));
     expect(injector.held().buttons).toEqual([1]);
 
     injector.releaseAll();

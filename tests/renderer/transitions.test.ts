@@ -54,10 +54,16 @@ describe('pure transitions', () => {
   });
 
   it('asks the peer for an ICE restart on entering iceRestart, and marks when the connection was lost', () => {
-    const r = next(at({ session: { link: 'streaming' } }, { grant: grantWith() }), { type: 'peer.lost', reason: 'x', restartable: true });
-    expect(r.actions).toContain('xstate.sendTo');
+    const from = at({ session: { link: 'streaming' } }, { grant: grantWith() });
+    const event: SessionEvent = { type: 'peer.lost', reason: 'x', restartable: true };
+    const r = next(from, event);
     expect(r.context.lostAt).toEqual(expect.any(Number));
     expect(r.tags).toEqual(['reconnecting', 'session']);
+    // The one message sent: `ice.restart`, now (no delay), to the peer child.
+    const [, actions] = transition(sessionMachine, from, event);
+    const sends = actions.filter((a) => a.type === 'xstate.sendTo').map((a) => a.params as { to: unknown; event: unknown; delay: unknown });
+    expect(sends.map(({ event: sent, delay }) => ({ sent, delay }))).toEqual([{ sent: { type: 'ice.restart' }, delay: undefined }]);
+    expect(sends[0]!.to).toBe(peerRef);
   });
 
   it('tags every state for the UI', () => {
