@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import { HttpError } from './http.js';
 import { hashPassword } from './passwords.js';
-import type { Role, Store, UserRecord } from './store.js';
+import type { Store, UserRecord } from './store.js';
 import { newToken, tokenDigest } from './tokens.js';
 import { newTotpSecret, totpUri } from './totp.js';
 
@@ -207,8 +207,4 @@ export class Admin {
 /** Enrolment codes are compared without dashes, spaces or case, as people type them. */
 export function normaliseEnrolmentCode(code: string): string {
   return code.replace(/[\s-]/g, '').toUpperCase();
-}
-
-export function isRole(r: string): r is Role {
-  return r === 'artist' || r === 'admin';
 }

@@ -10,10 +10,6 @@ export const MAX_SDP_CHARS = 48 * 1024;
 export const WS_AUTH_TIMEOUT_MS = 5_000;
 /** Signalling messages held for a peer that has not joined yet, per session and direction. */
 export const MAX_PENDING_SIGNALS = 64;
-/** How long a session grant may be redeemed after it is issued. */
-export const GRANT_TTL_MS = 30_000;
-/** Access tokens live this long; the client logs in again (or refreshes, later) after that. */
-export const ACCESS_TOKEN_TTL_MS = 15 * 60_000;
 
 /** Labels of the data channels; both ends create them as negotiated channels with these ids. */
 export const DATA_CHANNELS = {

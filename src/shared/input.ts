@@ -10,7 +10,6 @@
  * arrive after the button on the ordered one.
  */
 
-export const INPUT_PROTOCOL_VERSION = 1;
 /** Largest text fallback payload, in UTF-8 bytes. */
 export const MAX_TEXT_BYTES = 1024;
 /** Longest `KeyboardEvent.code` accepted. */

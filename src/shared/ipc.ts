@@ -154,8 +154,3 @@ export const IpcResponse = {
   [IPC.openTake]: OpenRequest.nullable(),
   [IPC.diagnosticsExport]: DiagnosticsResult,
 } as const;
-
-/** Event payload schemas (main → renderer). */
-export const IpcEventPayload = {
-  'open.request': OpenRequest,
-} as const;

@@ -1,7 +1,9 @@
 /**
- * The seam between decoded input and the operating system. On Linux/X11 the
- * XTEST implementation sits behind it; uinput, Windows and macOS injectors
- * implement the same interface (see README.md ("The host agent") for what exists).
+ * The seam between decoded input and the operating system. Two implementations
+ * exist: XTEST on Linux/X11 (xtest-injector.ts) and `@jitsi/robotjs` on Windows
+ * and macOS (robot-injector.ts); RegionInjector wraps either for one monitor of
+ * several. A uinput pen injector that carries pressure and tilt is planned
+ * (issue "pen pressure") and will implement this interface; it is not written.
  */
 import type { InputMessage, MouseButton } from '../../shared/input.js';
 

@@ -39,7 +39,7 @@ export function loadPrefs(storage: Pick<Storage, 'getItem'> | null = globalThis.
     raw = {};
   }
   const parsed = ClientPrefs.safeParse(raw);
-  // Locked values come from the Electron client's settings (loadEffectiveSettings); nothing is locked here.
+  // Locked values come from the Electron client's settings (withEffectiveSettings); nothing is locked here.
   return { prefs: parsed.success ? parsed.data : ClientPrefs.parse({}), locked: new Set(), settings: null };
 }
 
@@ -92,17 +92,6 @@ export function withEffectiveSettings(state: PrefsState, settings: EffectiveSett
     locked,
     settings,
   };
-}
-
-/** Loads the Electron client's effective settings through the bridge, when there is one. */
-export async function loadEffectiveSettings(
-  state: PrefsState,
-  bridge: BacklotApi | undefined = globalThis.window?.backlot,
-  profileId?: string | null,
-): Promise<PrefsState> {
-  if (!bridge || typeof bridge.getSettings !== 'function') return state;
-  const reply = await bridge.getSettings(profileId ? { profileId } : undefined).catch(() => null);
-  return reply?.ok ? withEffectiveSettings(state, reply.value) : state;
 }
 
 /** Saves the unlocked ceilings back to the Electron client's user settings (the rest stays in localStorage). */
