@@ -7,6 +7,9 @@
  *   apt-get install libxcb-shm0-dev libxcb-damage0-dev libxcb-xfixes0-dev libyuv-dev
  * - native/wrtc-field-trials: sets libwebrtc field trials in @roamhq/wrtc
  *   (zero playout delay). Needs only a C compiler.
+ * - native/av-encoder: the host's own video encoder through libavcodec
+ *   (libx264, NVENC, VA-API, QSV, SVT-AV1) and libyuv. Needs, on Debian/Ubuntu:
+ *   apt-get install libavcodec-dev libavutil-dev libyuv-dev pkg-config
  *
  * With --optional a failed build is a warning, not an error: the client and
  * the broker do not need the addons. Without them the host agent captures
@@ -23,6 +26,7 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const ADDONS = [
   { dir: 'xcb-capture', what: 'in-process X11 capture', hint: 'apt-get install libxcb-shm0-dev libxcb-damage0-dev libxcb-xfixes0-dev libyuv-dev' },
   { dir: 'wrtc-field-trials', what: 'WebRTC field trials (zero playout delay)', hint: 'apt-get install build-essential python3' },
+  { dir: 'av-encoder', what: 'video encoder (libavcodec: x264, NVENC, VA-API, QSV)', hint: 'apt-get install libavcodec-dev libavutil-dev libyuv-dev pkg-config' },
 ];
 let failed = 0;
 
