@@ -17,8 +17,15 @@ export interface XcbNextResult {
   waitedMs: number;
   /** ShmGetImage and cursor blending, ms. */
   grabMs: number;
-  /** BGRX to I420 (and scaling), ms. */
+  /** BGRX to I420 or I444 (and scaling), ms. */
   convertMs: number;
+}
+
+export type XcbFormat = 'i420' | 'i444';
+
+/** Bytes in one frame of `format` at `width` x `height`, which `next`'s `out` must hold. */
+export function xcbFrameSize(format: XcbFormat, width: number, height: number): number {
+  return format === 'i444' ? width * height * 3 : width * height + 2 * Math.ceil(width / 2) * Math.ceil(height / 2);
 }
 
 export interface XcbConfigure {
@@ -29,6 +36,12 @@ export interface XcbConfigure {
   outWidth: number;
   outHeight: number;
   drawCursor: boolean;
+  /**
+   * Output layout: planar I420 (default) or I444 (full chroma, three full planes).
+   * Both are libyuv's BT.601 matrix, limited range (ARGBToI420 / ARGBToI444):
+   * an encoder must label them so (CAPTURE_COLOUR in encoder/av-native.ts).
+   */
+  format?: XcbFormat;
 }
 
 declare const handleBrand: unique symbol;
