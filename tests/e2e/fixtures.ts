@@ -157,6 +157,45 @@ export async function startRecordingHost(stack: DemoStack): Promise<{ calls: Inj
   return { calls, start, stop };
 }
 
+/**
+ * The demo workstation's host agent as its own process (`backlot-host run`,
+ * as a studio runs it), so a test can signal it: `pid` is the agent itself
+ * (node with tsx's loader, no wrapper process), e.g. for SIGSTOP / SIGCONT.
+ * Logs are kept and returned by `output()` for a failing test to show.
+ */
+export async function startHostProcess(stack: DemoStack): Promise<{ pid: number; output(): string; stop(): Promise<void> }> {
+  const { spawn } = await import('node:child_process');
+  const { DEMO_WORKSTATION } = await import('../../src/demo/stack.js');
+  const { stopProcess } = await import('../../src/demo/xvfb.js');
+  const root = resolve(import.meta.dirname, '../..');
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'src/host/cli.ts', 'run', '--fps', '30', '--priority', 'off', '--log-level', process.env.LOG_LEVEL ?? 'warn'],
+    {
+      cwd: root,
+      // The secret through the environment, never on a command line others can read.
+      env: { ...process.env, DISPLAY: stack.display.display, BACKLOT_BROKER: stack.url, BACKLOT_WORKSTATION: DEMO_WORKSTATION.id, BACKLOT_HOST_SECRET: stack.hostSecret },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let output = '';
+  const keep = (d: Buffer) => {
+    output = (output + d.toString()).slice(-20_000);
+  };
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
+  if (child.pid === undefined) throw new Error('cannot start the host agent process');
+  return {
+    pid: child.pid,
+    output: () => output,
+    stop: async () => {
+      // A stopped process cannot act on SIGTERM: let it run again first.
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGCONT');
+      await stopProcess(child, 10_000);
+    },
+  };
+}
+
 /** US-layout physical keys for printable ASCII, so a test can type symbols as a person does (Shift + key). */
 export function usKeystrokes(text: string): { code: string; shift: boolean }[] {
   const shifted = '~!@#$%^&*()_+{}|:"<>?';

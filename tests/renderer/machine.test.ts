@@ -3,12 +3,13 @@
  * every transition, every timeout, the reconnect schedule and cancel.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { createActor, SimulatedClock } from 'xstate';
 import { BACKLOG_INTERVALS, BACKLOG_QUEUE_MS } from '../../src/renderer/session/backlog.js';
 import { BrokerError } from '../../src/renderer/api/broker.js';
-import { RECONNECT, TIMEOUTS } from '../../src/renderer/session/machine.js';
+import { LIVENESS, RECONNECT, TIMEOUTS } from '../../src/renderer/session/machine.js';
 import type { InputSink } from '../../src/renderer/session/peer.js';
 import type { StatsSnapshot } from '../../src/renderer/session/stats.js';
-import { fakeClipboard, fakePeers, grantWith, start, user, value, ws1, type Overrides } from './helpers.js';
+import { broker, fakeClipboard, fakePeers, grantWith, machineWith, start, user, value, ws1, type Overrides } from './helpers.js';
 
 const sink: InputSink = { send: () => undefined };
 const tick = (ms = 0) => vi.advanceTimersByTimeAsync(ms);
@@ -383,6 +384,92 @@ describe('reconnect', () => {
     peers.last().send({ type: 'peer.stream', stream });
     peers.last().send({ type: 'peer.lost', reason: 'gone', restartable: false });
     expect(actor.getSnapshot().context.stream).toBe(stream);
+  });
+});
+
+describe('picture stalled', () => {
+  const qualitySends = (p: ReturnType<ReturnType<typeof fakePeers>['last']>) => p.received.filter((c) => c.type === 'control.send' && c.message.type === 'quality').length;
+
+  it('stays streaming while signs of life arrive, however long the session runs', async () => {
+    const { actor, peers } = await toStreaming();
+    for (let t = 0; t < 10_000; t += LIVENESS.probeMs) {
+      peers.last().send({ type: 'peer.alive' });
+      await tick(LIVENESS.probeMs);
+    }
+    expect(value(actor)).toBe('{"session":{"link":"streaming"}}');
+    expect(actor.getSnapshot().hasTag('stalled')).toBe(false);
+  });
+
+  it('is stalled after LIVENESS.stallAfterMs without frames or host messages, and clears by itself on the next one', async () => {
+    const { actor, peers } = await toStreaming();
+    const peer = peers.last();
+    peer.send({ type: 'peer.alive' });
+    const sent = qualitySends(peer);
+    await tick(LIVENESS.stallAfterMs - 1);
+    expect(actor.getSnapshot().hasTag('stalled')).toBe(false);
+    await tick(1);
+    expect(value(actor)).toBe('{"session":{"link":"stalled"}}');
+    // Still the running session: the toolbar stays, no reconnect banner, main hears "connected".
+    expect(actor.getSnapshot().hasTag('stalled')).toBe(true);
+    expect(actor.getSnapshot().hasTag('streaming')).toBe(true);
+    expect(actor.getSnapshot().hasTag('reconnecting')).toBe(false);
+    expect(actor.getSnapshot().context.lostAt).toBeNull();
+
+    // A 5 s outage that ICE does not notice: stalled throughout, then back on the same peer.
+    await tick(5_000);
+    expect(value(actor)).toBe('{"session":{"link":"stalled"}}');
+    peer.send({ type: 'peer.alive' });
+    expect(value(actor)).toBe('{"session":{"link":"streaming"}}');
+    expect(peers.instances).toHaveLength(1);
+    expect(peer.stopped).toBe(false);
+    // Resuming is not a reconnect: the host is not asked for the quality again.
+    expect(qualitySends(peer)).toBe(sent);
+    // And the next silence is noticed again.
+    await tick(LIVENESS.stallAfterMs);
+    expect(actor.getSnapshot().hasTag('stalled')).toBe(true);
+  });
+
+  it('goes on to reconnect from stalled when the connection is then lost', async () => {
+    const { actor, peers } = await toStreaming();
+    await tick(LIVENESS.stallAfterMs);
+    expect(actor.getSnapshot().hasTag('stalled')).toBe(true);
+    peers.last().send({ type: 'peer.lost', reason: 'ICE disconnected', restartable: true });
+    expect(value(actor)).toBe('{"session":{"link":"iceRestart"}}');
+    expect(actor.getSnapshot().hasTag('reconnecting')).toBe(true);
+    expect(actor.getSnapshot().hasTag('stalled')).toBe(false);
+    expect(peers.last().received).toContainEqual({ type: 'ice.restart' });
+    // A stall timer armed before the loss does not fire later.
+    peers.last().send({ type: 'peer.restored' });
+    peers.last().send({ type: 'peer.alive' });
+    await tick(LIVENESS.stallAfterMs - 1);
+    expect(value(actor)).toBe('{"session":{"link":"streaming"}}');
+
+    await tick(LIVENESS.stallAfterMs);
+    peers.last().send({ type: 'peer.lost', reason: 'peer closed', restartable: false });
+    expect(value(actor)).toBe('{"session":{"recovering":"waiting"}}');
+  });
+
+  it('runs its stall timer on the clock the actor is given', async () => {
+    const clock = new SimulatedClock();
+    const peers = fakePeers();
+    const actor = createActor(machineWith({ peer: peers.actor }), { input: { broker }, clock }).start();
+    actor.send({ type: 'auth.login', username: 'ana', password: 'pw' });
+    await tick();
+    actor.send({ type: 'session.connect', workstationId: 'ws-1' });
+    await tick();
+    peers.last().send({ type: 'peer.connected', input: sink });
+    // Real (here: fake) time passing does not stall the picture; only the actor's clock does.
+    await tick(LIVENESS.stallAfterMs * 4);
+    expect(value(actor)).toBe('{"session":{"link":"streaming"}}');
+    clock.increment(LIVENESS.stallAfterMs - 1);
+    peers.last().send({ type: 'peer.alive' });
+    clock.increment(LIVENESS.stallAfterMs - 1);
+    expect(actor.getSnapshot().hasTag('stalled')).toBe(false);
+    clock.increment(1);
+    expect(actor.getSnapshot().hasTag('stalled')).toBe(true);
+    peers.last().send({ type: 'peer.alive' });
+    expect(actor.getSnapshot().hasTag('stalled')).toBe(false);
+    actor.stop();
   });
 });
 

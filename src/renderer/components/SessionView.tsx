@@ -73,6 +73,24 @@ function ReconnectBanner({ actor }: { actor: Actor }) {
   );
 }
 
+/**
+ * The picture stopped: no frames and no word from the host for a moment (machine
+ * state `stalled`). Shown at once over the frozen last frame; it goes away by
+ * itself when the host answers again, or gives way to "Reconnecting…".
+ */
+function StallBanner({ actor }: { actor: Actor }) {
+  const stalled = useSelector(actor, (s) => s.hasTag('stalled'));
+  if (!stalled) return null;
+  return (
+    <div className="stalled" role="status" data-testid="stalled">
+      <div className="spinner small" aria-hidden="true" />
+      <div>
+        <strong>Picture stalled</strong> <span className="muted">The workstation is not answering. Waiting for it…</span>
+      </div>
+    </div>
+  );
+}
+
 function Toolbar({
   actor,
   prefs,
@@ -128,6 +146,7 @@ export function SessionView({ actor, prefs, onPrefs, desktop }: { actor: Actor; 
   const stream = useSelector(actor, (s) => s.context.stream);
   const input = useSelector(actor, (s) => s.context.input);
   const streaming = useSelector(actor, (s) => s.hasTag('streaming'));
+  const stalled = useSelector(actor, (s) => s.hasTag('stalled'));
   const phase = usePhase(actor);
   const cursor = useSelector(actor, (s) => s.context.cursor);
   const clipboardToHost = useSelector(actor, (s) => !!s.context.grant && clipboardAllowed(s.context.grant.policy, 'client-to-host'));
@@ -260,7 +279,7 @@ export function SessionView({ actor, prefs, onPrefs, desktop }: { actor: Actor; 
   const dpr = window.devicePixelRatio || 1;
 
   return (
-    <main ref={rootRef} className={`session ${actual ? 'actual' : prefs.prefs.viewMode === 'fill' ? 'fill' : 'fit'}`} data-state={streaming ? 'streaming' : 'connecting'}>
+    <main ref={rootRef} className={`session ${actual ? 'actual' : prefs.prefs.viewMode === 'fill' ? 'fill' : 'fit'}`} data-state={stalled ? 'stalled' : streaming ? 'streaming' : 'connecting'}>
       <div className="viewport">
         <video
           ref={videoRef}
@@ -283,6 +302,7 @@ export function SessionView({ actor, prefs, onPrefs, desktop }: { actor: Actor; 
           <button onClick={() => actor.send({ type: 'session.disconnect' })}>Cancel</button>
         </div>
       )}
+      <StallBanner actor={actor} />
       <ReconnectBanner actor={actor} />
       {streaming && <Toolbar actor={actor} prefs={prefs} onToggle={toggle} />}
       {prefs.prefs.statsVisible && <StatsOverlay actor={actor} onClose={() => toggle('stats')} />}

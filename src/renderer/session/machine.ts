@@ -4,15 +4,17 @@
  *   boot → signedOut | resuming | session (a session window connects at once)
  *   signedOut → signingIn (password → totp → verifying) → workstations
  *   → session (requestingGrant → link (signalling → iceConnecting →
- *     streaming ⇄ iceRestart) ⇄ recovering (waiting → regranting))
+ *     streaming ⇄ stalled, streaming | stalled ⇄ iceRestart) ⇄ recovering (waiting → regranting))
  *   → ended | failed
  *
  * Every waiting state has a timeout; a lost connection tries an ICE restart
  * on the same peer first, then fresh grants and peers with exponential
  * backoff, and gives up after RECONNECT.giveUpAfterMs. `session.disconnect`
  * cancels from any session state and `auth.cancel` from any sign-in state.
+ * A picture with no frames and no word from the host for LIVENESS.stallAfterMs
+ * is `stalled` (same peer, clears on the next frame or pong) before ICE notices.
  * The UI reads tags (`login`, `totp`, `busy`, `workstations`, `session`,
- * `connecting`, `streaming`, `reconnecting`, `over`), not state names.
+ * `connecting`, `streaming`, `stalled`, `reconnecting`, `over`), not state names.
  *
  * Desktop shell (issue 6): a remembered sign-in is tried first (`resuming`);
  * a session window (`input.sessionWindow`) skips the list and has no way
@@ -23,20 +25,20 @@
  *
  * Broker and peer are actors, so tests swap them (`machine.provide({ actors })`).
  */
-import { assign, enqueueActions, raise, sendTo, setup } from 'xstate';
+import { assign, cancel, enqueueActions, raise, sendTo, setup } from 'xstate';
 import type { QualityRequest } from '../../shared/control.js';
 import type { SessionGrant } from '../../shared/protocol.js';
 import { hasRelay, narrowGrant, OPEN_CLIENT_POLICY } from '../shell/client-policy.js';
 import { sameBroker } from '../shell/profiles.js';
 import { grantActor, loginActor, resumeActor, toFailure, totpActor, workstationPoller } from './actors.js';
-import { peerActor, type PeerInput } from './peer.js';
-import { backoffDelay, isRetryable, reconnectExpired, TIMEOUTS } from './policy.js';
+import { peerActor, type InputSink, type PeerInput } from './peer.js';
+import { backoffDelay, isRetryable, LIVENESS, reconnectExpired, TIMEOUTS } from './policy.js';
 import { BACKLOG_INTERVALS, isBacklogged, lowerFps, withAutoFps } from './backlog.js';
 import { allowedCodec, clampQuality, clipboardAllowed, clipboardFits } from './quality.js';
 import type { StatsSnapshot } from './stats.js';
 import type { Failure, MachineInput, SessionContext, SessionEvent } from './types.js';
 
-export { TIMEOUTS, RECONNECT } from './policy.js';
+export { LIVENESS, TIMEOUTS, RECONNECT } from './policy.js';
 export type { Failure, SessionContext, SessionEvent } from './types.js';
 
 /** A parameterised `fail` action for a timeout with this message. */
@@ -45,6 +47,9 @@ const timeout = (message: string) => ({ type: 'fail' as const, params: { code: '
 /** Why a forced-relay session cannot start: shown as is. */
 const NO_RELAY_MESSAGE =
   'Your studio requires connections to go through its relay (TURN) server, but the Backlot server offered none, so Backlot will not connect directly. Ask your studio IT to configure TURN.';
+
+/** The id of the pending `picture.stalled` event while streaming, so each sign of life can re-arm it. */
+const STALL_TIMER = 'stallTimer';
 
 /** Session fields that belong to one connection and are cleared when it is over. */
 const emptySession: Pick<
@@ -138,6 +143,14 @@ export const sessionMachine = setup({
     /** The first loss starts the give-up clock; later losses during recovery keep it. */
     markLost: assign({ lostAt: ({ context }) => context.lostAt ?? Date.now() }),
     markHealthy: assign({ lostAt: null, attempt: 0, retryAt: null }),
+    keepInput: assign((_, params: { input: InputSink }) => ({ input: params.input })),
+    /**
+     * Streaming: without a sign of life (`peer.alive`) for LIVENESS.stallAfterMs the picture has
+     * stalled. A delayed event on the actor's clock (`createActor(…, { clock })` in tests), re-armed
+     * by every sign of life.
+     */
+    armStallTimer: raise({ type: 'picture.stalled' }, { id: STALL_TIMER, delay: LIVENESS.stallAfterMs }),
+    disarmStallTimer: cancel(STALL_TIMER),
     scheduleRetry: assign({ retryAt: ({ context }) => Date.now() + backoffDelay(context.attempt, Date.now(), context.lostAt ?? Date.now()) }),
     countAttempt: assign({ attempt: ({ context }) => context.attempt + 1 }),
     logout: ({ context }) => void context.broker.logout(),
@@ -433,7 +446,13 @@ export const sessionMachine = setup({
           states: {
             signalling: {
               tags: ['busy', 'connecting'],
-              on: { 'peer.answered': 'iceConnecting', 'peer.connected': { target: 'streaming', actions: assign({ input: ({ event }) => event.input }) } },
+              on: {
+                'peer.answered': 'iceConnecting',
+                'peer.connected': {
+                  target: 'streaming',
+                  actions: [{ type: 'keepInput', params: ({ event }) => ({ input: event.input }) }, 'markHealthy', 'sendQuality'],
+                },
+              },
               after: {
                 [TIMEOUTS.signalling]: [
                   { guard: 'reconnecting', target: '#client.session.recovering' },
@@ -443,7 +462,12 @@ export const sessionMachine = setup({
             },
             iceConnecting: {
               tags: ['busy', 'connecting'],
-              on: { 'peer.connected': { target: 'streaming', actions: assign({ input: ({ event }) => event.input }) } },
+              on: {
+                'peer.connected': {
+                  target: 'streaming',
+                  actions: [{ type: 'keepInput', params: ({ event }) => ({ input: event.input }) }, 'markHealthy', 'sendQuality'],
+                },
+              },
               after: {
                 [TIMEOUTS.ice]: [
                   { guard: 'reconnecting', target: '#client.session.recovering' },
@@ -459,10 +483,31 @@ export const sessionMachine = setup({
                 ],
               },
             },
+            // (Re)connected: the transitions in mark the session healthy and tell the host the
+            // quality wanted; entering from `stalled` does neither again.
             streaming: {
               tags: ['streaming'],
-              entry: ['markHealthy', 'sendQuality'],
+              entry: 'armStallTimer',
+              exit: 'disarmStallTimer',
               on: {
+                'peer.alive': { actions: ['disarmStallTimer', 'armStallTimer'] },
+                'picture.stalled': 'stalled',
+                'peer.lost': [
+                  { guard: { type: 'restartable', params: ({ event }) => ({ restartable: event.restartable }) }, target: 'iceRestart', actions: 'markLost' },
+                  { target: '#client.session.recovering', actions: 'markLost' },
+                ],
+              },
+            },
+            /**
+             * Neither frames nor control messages from the host for LIVENESS.stallAfterMs (a hung
+             * host, a cut network): the picture is frozen, and the person is told at once, long
+             * before ICE calls the path disconnected. Still the same peer: the first sign of life
+             * goes back to streaming without a reconnect; a lost peer reconnects as from streaming.
+             */
+            stalled: {
+              tags: ['streaming', 'stalled'],
+              on: {
+                'peer.alive': 'streaming',
                 'peer.lost': [
                   { guard: { type: 'restartable', params: ({ event }) => ({ restartable: event.restartable }) }, target: 'iceRestart', actions: 'markLost' },
                   { target: '#client.session.recovering', actions: 'markLost' },
@@ -472,7 +517,10 @@ export const sessionMachine = setup({
             iceRestart: {
               tags: ['reconnecting'],
               entry: sendTo('peer', { type: 'ice.restart' }),
-              on: { 'peer.restored': 'streaming', 'peer.connected': 'streaming' },
+              on: {
+                'peer.restored': { target: 'streaming', actions: ['markHealthy', 'sendQuality'] },
+                'peer.connected': { target: 'streaming', actions: ['markHealthy', 'sendQuality'] },
+              },
               after: { [TIMEOUTS.iceRestart]: '#client.session.recovering' },
             },
           },

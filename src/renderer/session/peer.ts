@@ -18,7 +18,7 @@ import { encodeInput, type InputMessage } from '../../shared/input.js';
 import type { VideoCodec } from '../../shared/policy.js';
 import { BrokerToClient, parseJson, type ClientToBroker, type SessionGrant } from '../../shared/protocol.js';
 import { minimiseJitterBuffer, orderCodecs } from './media.js';
-import { isDeliberateEnd } from './policy.js';
+import { isDeliberateEnd, LIVENESS } from './policy.js';
 import { computeStats, readRawStats, STATS_INTERVAL_MS, type RawVideoStats, type StatsSnapshot } from './stats.js';
 
 /** How often the client proves it is alive on the input channel (the host releases held input without it). */
@@ -50,8 +50,10 @@ export type PeerEvent =
   /** The host or broker ended the session on purpose. */
   | { type: 'peer.closed'; reason: string }
   | { type: 'peer.error'; code: ErrorCode | 'ERR_HOST_LOST'; message: string }
+  /** A sign of life since the last probe: a video frame arrived or the host answered a ping (LIVENESS in policy.ts). */
+  | { type: 'peer.alive' }
   | { type: 'peer.stats'; stats: StatsSnapshot }
-  | { type: 'peer.control'; message: Exclude<HostControl, { type: 'cursor' }> }
+  | { type: 'peer.control'; message: Exclude<HostControl, { type: 'cursor' | 'pong' }> }
   | { type: 'peer.cursor'; cursor: CursorShape };
 
 /** What the machine tells the peer actor. */
@@ -154,6 +156,32 @@ export const peerActor = fromCallback<PeerCommand, PeerInput, PeerEvent>(({ send
   let heartbeatSeq = 0;
   const heartbeat = setInterval(() => sink.send({ op: 'heartbeat', seq: heartbeatSeq++ }), INPUT_HEARTBEAT_MS);
 
+  // Liveness (policy.ts LIVENESS): ping the host on the control channel and look for new
+  // frames every probe; a control message (the pong, a cursor update…) or a frame since the
+  // last probe is a `peer.alive`. The machine decides when their absence is a stalled picture.
+  let heard = false;
+  let pingId = 0;
+  let lastFrameAt = -1;
+  const framesArrived = (): boolean => {
+    const receiver = transceiver?.receiver;
+    if (!receiver || typeof receiver.getSynchronizationSources !== 'function') return false;
+    // When the newest frame of each source was delivered to the track; cheap and synchronous, unlike getStats.
+    const latest = Math.max(-1, ...receiver.getSynchronizationSources().map((s) => s.timestamp));
+    const arrived = latest > lastFrameAt;
+    lastFrameAt = latest;
+    return arrived;
+  };
+  const liveness = setInterval(() => {
+    if (finished || !everConnected) return;
+    const alive = framesArrived() || heard;
+    heard = false;
+    if (alive) sendBack({ type: 'peer.alive' });
+    if (control.readyState === 'open') {
+      const ping: ClientControl = { type: 'ping', id: pingId++, sentAt: Date.now() };
+      control.send(JSON.stringify(ping));
+    }
+  }, LIVENESS.probeMs);
+
   control.onmessage = (event: MessageEvent<unknown>) => {
     if (typeof event.data !== 'string') return;
     const parsed = parseJson(HostControl, event.data);
@@ -162,6 +190,9 @@ export const peerActor = fromCallback<PeerCommand, PeerInput, PeerEvent>(({ send
       return;
     }
     const msg = parsed.value;
+    // Anything the host says proves it alive; the liveness probe reports it (one event per probe, not per message).
+    heard = true;
+    if (msg.type === 'pong') return;
     if (msg.type === 'cursor') {
       // Positions stream at pointer rate; only shape changes are worth a machine event.
       if (msg.image) sendBack({ type: 'peer.cursor', cursor: { image: msg.image, hotX: msg.hotX ?? 0, hotY: msg.hotY ?? 0 } });
@@ -268,6 +299,7 @@ export const peerActor = fromCallback<PeerCommand, PeerInput, PeerEvent>(({ send
   return () => {
     finished = true;
     clearInterval(heartbeat);
+    clearInterval(liveness);
     clearInterval(statsTimer);
     if (reliable.readyState === 'open') reliable.send(encodeInput({ op: 'releaseAll' }));
     signal({ type: 'bye' });

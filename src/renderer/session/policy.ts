@@ -21,6 +21,21 @@ export const TIMEOUTS = {
   iceRestart: 4_000,
 } as const;
 
+/**
+ * Noticing that the picture stopped. The peer probes every `probeMs`: it pings
+ * the host on the control channel (the host answers each `ping` with a
+ * `pong`) and looks whether video frames arrived; either is a sign of life
+ * (`peer.alive`). Both are needed: a still desktop sends few frames but keeps
+ * answering, a busy control channel may delay pongs while frames flow. With
+ * neither for `stallAfterMs` the session shows "picture stalled", so a hung
+ * host or a cut network shows within stallAfterMs + probeMs = 1.5 s, where
+ * ICE takes 5-7 s to call the path disconnected (issue 11).
+ */
+export const LIVENESS = {
+  probeMs: 250,
+  stallAfterMs: 1_250,
+} as const;
+
 /** The reconnect schedule after a lost connection. */
 export const RECONNECT = {
   /** First wait before a fresh grant, doubled on every failed attempt... */

@@ -126,4 +126,6 @@ export type SessionEvent =
   | { type: 'session.windowFailed'; failure: Failure }
   /** The client's settings changed (or a profile was selected): applies to the running and next grants. */
   | { type: 'client.policy'; policy: ClientSessionPolicy }
+  /** Raised by the machine itself: no sign of life from the peer for LIVENESS.stallAfterMs while streaming. */
+  | { type: 'picture.stalled' }
   | PeerEvent;
