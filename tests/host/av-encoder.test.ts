@@ -337,7 +337,7 @@ describe.runIf(load.ok && GPULESS)('hardware encoders on a machine without a GPU
     expect(result.candidates[1]!.reason).toMatch(/No VA display found/);
     expect(result.candidates[3]).toMatchObject({ ok: true, info: { codec: 'libx264', framesIn: 10 } });
     expect(result.candidates[3]!.medianEncodeMs).toBeGreaterThan(0);
-    expect(result.why).toMatch(/^h264_nvenc: .*Cannot load libcuda\.so\.1.*; h264_vaapi: .*; h264_qsv: .*; libx264: \d+\.\d ms\/frame ≤ 250 ms: chosen$/);
+    expect(result.why).toMatch(/^h264_nvenc: Cannot load libcuda\.so\.1 \(.*\); h264_vaapi: VA-API device .*; h264_qsv: QSV device .*; libx264: \d+\.\d ms\/frame ≤ 250 ms: chosen$/);
   });
 });
 

@@ -103,6 +103,11 @@ export function synthFrame(width: number, height: number, format: AvPixelFormat,
   return frame;
 }
 
+/** The addon's messages start with the encoder's name; the probe's lines already do. */
+function withoutName(name: string, message: string): string {
+  return message.startsWith(`${name}: `) ? message.slice(name.length + 2) : message;
+}
+
 /** Opens one candidate and times it; never throws. */
 async function probeOne(options: ProbeOptions, name: AvEncoderName, bitrateKbps: number, frames: Uint8Array[]): Promise<ProbeCandidate> {
   const { native } = options;
@@ -118,7 +123,7 @@ async function probeOne(options: ProbeOptions, name: AvEncoderName, bitrateKbps:
       pixelFormat: options.pixelFormat ?? 'yuv420p',
     });
   } catch (err) {
-    return { name, status: 'failed', ok: false, reason: (err as Error).message };
+    return { name, status: 'failed', ok: false, reason: withoutName(name, (err as Error).message) };
   }
   try {
     const times: number[] = [];
@@ -137,7 +142,7 @@ async function probeOne(options: ProbeOptions, name: AvEncoderName, bitrateKbps:
     }
     return { name, status: 'ok', ok: true, medianEncodeMs, info };
   } catch (err) {
-    return { name, status: 'failed', ok: false, reason: `encoding failed: ${(err as Error).message}` };
+    return { name, status: 'failed', ok: false, reason: `encoding failed: ${withoutName(name, (err as Error).message)}` };
   } finally {
     native.close(handle);
   }
