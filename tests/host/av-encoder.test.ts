@@ -341,7 +341,7 @@ describe.runIf(load.ok && GPULESS)('hardware encoders on a machine without a GPU
   });
 });
 
-describe.runIf(load.ok)('av-encoder with libsvtav1 (reopened for a bitrate change)', () => {
+describe.runIf(load.ok)('av-encoder with libsvtav1 (reopened for a bitrate change or a key frame)', () => {
   const native = (load as { native: AvNative }).native;
   const present = load.ok && native.encoders().includes('libsvtav1');
 
@@ -351,11 +351,11 @@ describe.runIf(load.ok)('av-encoder with libsvtav1 (reopened for a bitrate chang
     try {
       expect(native.info(handle)).toMatchObject({ kind: 'av1', dynamicBitrate: false });
       let pts = 0;
-      const sizes = async (n: number) => {
-        const out: { size: number; key: boolean }[] = [];
+      const sizes = async (n: number, forceAt = -1) => {
+        const out: { size: number; key: boolean; pts: number }[] = [];
         for (let i = 0; i < n; i++) {
-          const r = await native.encode(handle, frames[i % 4]!, { pts: pts++ });
-          if (r.data) out.push({ size: r.data.length, key: r.keyframe });
+          const r = await native.encode(handle, frames[i % 4]!, { pts: pts++, forceKeyframe: i === forceAt });
+          if (r.data) out.push({ size: r.data.length, key: r.keyframe, pts: r.pts });
         }
         return out;
       };
@@ -367,6 +367,10 @@ describe.runIf(load.ok)('av-encoder with libsvtav1 (reopened for a bitrate chang
       expect(after[0]!.key).toBe(true);
       const avg = (s: { size: number }[]) => s.slice(3).reduce((n, x) => n + x.size, 0) / (s.length - 3);
       expect(avg(after)).toBeLessThan(avg(before) * 0.5);
+      // A forced key frame (SVT-AV1 1.4 refuses them in low delay: the addon starts a new sequence).
+      const forcedPts = pts + 5;
+      const forced = await sizes(15, 5);
+      expect(forced.filter((f) => f.key).map((f) => f.pts)).toEqual([forcedPts]);
     } finally {
       native.close(handle);
     }

@@ -358,8 +358,8 @@ static int open_context(Encoder *e, int low_power, char *err, LogSink *sink) {
 
     case FAM_SVTAV1:
       /* Latency: ffmpeg 5.1's wrapper hands out at most one packet per frame sent and never waits
-       * for SVT's pipeline, so packets come out two frames late here even in low-delay mode
-       * (measured, 720p). A candidate for AV1 experiments, not for the default path. */
+       * for SVT's pipeline, so packets come out three frames late here even in low-delay mode
+       * (measured, 640x360 and 720p). A candidate for AV1 experiments, not for the default path. */
       ctx->pix_fmt = s->in_fmt;
       if ((r = set_opt(ctx, "preset", "12", 1, err)) < 0) break; /* the fastest preset in SVT-AV1 1.4 */
       /* pred-struct 1: low delay (no hidden/alt-ref frames, no reordering); bit_rate == rc_max_rate
@@ -615,7 +615,8 @@ typedef struct {
   int64_t out_pts;
   double encode_ms;
   double convert_ms;
-  int pinned; /* the encoder kept a reference to the JS buffer */
+  int pinned;   /* the encoder kept a reference to the JS buffer */
+  int reopened; /* the encoder was opened again before this frame */
   char profile[48];
   double level;
   int have_sps;
@@ -666,6 +667,21 @@ static void fail(EncodeOp *op, const char *code, const char *what, int averr, co
   describe(op->error, what, averr, sink);
 }
 
+/* Opens e->ctx again with e->s on the same device; its next frame starts a new sequence (an IDR). */
+static int reopen(Encoder *e, EncodeOp *op, LogSink *sink, const char *why) {
+  free_context(e);
+  char err[ERR_LEN];
+  int r = open_context(e, e->low_power > 0, err, sink);
+  if (r < 0) {
+    op->failed = 1;
+    op->code = "ERR_AV_ENCODE";
+    snprintf(op->error, ERR_LEN, "reopening %.60s: %.680s", why, err);
+    e->broken = 1;
+    snprintf(e->broken_why, ERR_LEN, "%s", op->error);
+  }
+  return r;
+}
+
 /* A bitrate stored by reconfigure, applied before this frame. 0, or <0 with op failed. */
 static int apply_pending_bitrate(Encoder *e, EncodeOp *op, LogSink *sink) {
   int64_t want = atomic_exchange(&e->pending_bitrate, 0);
@@ -681,18 +697,10 @@ static int apply_pending_bitrate(Encoder *e, EncodeOp *op, LogSink *sink) {
   }
   /* The others (VA-API, QSV and SVT-AV1 in ffmpeg 5.1) keep the rate they opened with: open them
    * again on the same device. The next frame is then an IDR with fresh parameter sets. */
-  free_context(e);
-  char err[ERR_LEN];
-  int r = open_context(e, e->low_power > 0, err, sink);
-  if (r < 0) {
-    op->failed = 1;
-    op->code = "ERR_AV_ENCODE";
-    snprintf(op->error, ERR_LEN, "reopening at %lld kbps: %.700s", (long long)(want / 1000), err);
-    e->broken = 1;
-    snprintf(e->broken_why, ERR_LEN, "%s", op->error);
-    return -1;
-  }
-  return 0;
+  char why[64];
+  snprintf(why, sizeof why, "at %lld kbps", (long long)(want / 1000));
+  op->reopened = 1;
+  return reopen(e, op, sink, why) < 0 ? -1 : 0;
 }
 
 static void encode_execute(napi_env env, void *data) {
@@ -708,6 +716,11 @@ static void encode_execute(napi_env env, void *data) {
   if (apply_pending_bitrate(e, op, &sink) < 0) goto out;
 
   const Family fam = e->s.cand->family;
+  /* SVT-AV1 1.4 takes no forced key frame in low-delay CBR ("Force key frame is only supported
+   * with RA CRF/CQP mode"): a new sequence, which starts with one, answers the request instead.
+   * (Frames still in SVT's pipeline are dropped; see the latency note in open_context.) */
+  if (fam == FAM_SVTAV1 && op->force_key && e->frames_in > 0 && !op->reopened && reopen(e, op, &sink, "for a key frame") < 0)
+    goto out;
   if (fam == FAM_VAAPI || fam == FAM_QSV) {
     /* The encoder may still hold the last NV12 frame (qsv references aligned input): then this
      * allocates a fresh one instead of writing under it. */

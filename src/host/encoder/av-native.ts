@@ -59,7 +59,11 @@ export interface AvOpenOptions {
 }
 
 export interface AvEncodeOptions {
-  /** Make this frame an IDR (with SPS/PPS in front): the answer to a PLI. */
+  /**
+   * Make this frame an IDR (with SPS/PPS in front): the answer to a PLI.
+   * libsvtav1 cannot force one in low delay (SVT-AV1 1.4): it is reopened, which
+   * drops the frames in its pipeline and starts a new sequence at this frame.
+   */
   forceKeyframe?: boolean;
   /** Any non-negative integer, increasing from frame to frame; handed back with the packet. */
   pts: number;
@@ -73,7 +77,7 @@ export interface AvEncodeResult {
   encodeMs: number;
   /** Time converting or uploading the frame first (VA-API/QSV NV12), ms; 0 when the encoder reads the frame in place. */
   convertMs: number;
-  /** pts of the frame `data` belongs to (the one just sent for every encoder but SVT-AV1, which lags). */
+  /** pts of the frame `data` belongs to: the one just sent, except with libsvtav1, whose packets come out about three frames late through ffmpeg 5.1. */
   pts: number;
 }
 
