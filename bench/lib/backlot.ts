@@ -30,6 +30,8 @@ export async function startHostProcess(stack: DemoStack, fps: number): Promise<C
       '--workstation', DEMO_WORKSTATION.id,
       '--secret', stack.hostSecret,
       '--fps', String(fps),
+      // Benchmarks keep their traffic on loopback.
+      '--ice-bind-address', '127.0.0.1',
       // info: the session's stats lines (encoder, capture) every 5 s, read by agentStats().
       '--log-level', 'info',
       '--stats-interval', '5',

@@ -12,7 +12,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { CHROMIUM, CHROMIUM_FLAGS } from '../../src/demo/desktop.js';
+import { CHROMIUM, CHROMIUM_FLAGS, LOOPBACK_WEBRTC_FLAGS } from '../../src/demo/desktop.js';
 import { contentHtml } from './content.js';
 import { findChromiumRoot, onCleanup } from './proc.js';
 import { PROBE_SCRIPT } from './probe.js';
@@ -21,8 +21,8 @@ export { CHROMIUM };
 
 export const BASE_FLAGS = [
   ...CHROMIUM_FLAGS,
-  // Two separate browsers on one machine: plain host candidates rather than mDNS names nobody resolves.
-  '--disable-features=WebRtcHideLocalIpsWithMdns',
+  // Two separate browsers, or a browser and the host agent, on one machine's loopback: plain host candidates, loopback allowed.
+  ...LOOPBACK_WEBRTC_FLAGS,
 ];
 
 export interface BenchBrowser {

@@ -85,6 +85,14 @@ export const CHROMIUM_FLAGS: readonly string[] = [
   '--disable-quic',
 ];
 
+/**
+ * For a Chromium that talks WebRTC to a host agent bound to 127.0.0.1
+ * (tests and benchmarks keep their traffic on loopback): loopback
+ * candidates are allowed, and local addresses are plain rather than mDNS
+ * names, which libdatachannel does not resolve.
+ */
+export const LOOPBACK_WEBRTC_FLAGS: readonly string[] = ['--allow-loopback-in-peer-connection', '--disable-features=WebRtcHideLocalIpsWithMdns'];
+
 /** Chromium flags that make it a full-screen "desktop" app on a bare X display, as root, offline. */
 export function desktopChromiumArgs(width: number, height: number): string[] {
   return [

@@ -36,6 +36,8 @@ export interface DemoOptions {
   password?: string;
   /** Make the demo user require a TOTP code from this base32 secret. */
   totpSecret?: string;
+  /** Local address the host agent's WebRTC gathers on (tests: 127.0.0.1); all interfaces otherwise. */
+  iceBindAddress?: string;
   /** Broker configuration overrides (security settings, policy, TURN), as in broker.json. */
   brokerConfig?: Record<string, unknown>;
   logger?: Logger;
@@ -134,6 +136,7 @@ export async function startDemoStack(options: DemoOptions = {}): Promise<DemoSta
         workstationId: DEMO_WORKSTATION.id,
         secret: hostSecret,
         fps: options.fps ?? 30,
+        ...(options.iceBindAddress ? { iceBindAddress: options.iceBindAddress } : {}),
         logger: log.child({ program: 'host' }),
       });
     };

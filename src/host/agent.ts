@@ -16,13 +16,14 @@ import type { Clipboard } from './clipboard/clipboard.js';
 import { X11Clipboard } from './clipboard/x11-clipboard.js';
 import type { CursorSource } from './cursor/cursor-source.js';
 import { X11CursorSource } from './cursor/x11-cursor.js';
-import { CaptureKind, InjectorKind } from './config.js';
+import { CaptureKind, InjectorKind, PipelineKind } from './config.js';
 import { describeError, HostError } from './errors.js';
 import { LOW_LATENCY_PACING_TRIALS, MAX_PLAYOUT_DELAY_MS, playoutDelayTrial, setWebrtcFieldTrials } from './field-trials.js';
 import type { Injector } from './input/injector.js';
 import { openRobotInjector } from './input/robot-injector.js';
 import { XTestInjector } from './input/xtest-injector.js';
 import { MAX_CAPTURE_FPS } from './quality.js';
+import { openPipeline, selectPipeline, type SelectedPipeline } from './pipeline/select.js';
 import { HostSession, STATS_LOG_INTERVAL_MS, type SessionEndReason } from './session.js';
 
 export const DEFAULT_FPS = 30;
@@ -47,6 +48,12 @@ export const HostAgentOptions = z.strictObject({
   injector: InjectorKind.default('auto'),
   /** Screen capture; `auto` is in-process MIT-SHM capture where it starts, else ffmpeg. */
   capture: CaptureKind.default('auto'),
+  /** Media pipeline; `auto` is our own encoder on libdatachannel where it runs, else wrtc (see config.ts). */
+  pipeline: PipelineKind.default('auto'),
+  /** `auto` probes hardware encoders first, then libx264; a name forces that libavcodec encoder. */
+  encoder: z.string().min(1).max(32).default('auto'),
+  /** Local IPv4 address the encoded pipeline gathers ICE candidates on; all interfaces when unset. */
+  iceBindAddress: z.ipv4().optional(),
   /**
    * Longest playout delay, ms, that every video frame tells the client's
    * browser it may add (the playout-delay RTP header extension, min 0): 0
@@ -86,6 +93,8 @@ export interface HostAgentDeps {
   openCursor?: (options: z.output<typeof HostAgentOptions>, logger: Logger) => Promise<CursorSource>;
   /** Defaults to the X CLIPBOARD selection on the display. */
   openClipboard?: (options: z.output<typeof HostAgentOptions>, logger: Logger) => Promise<Clipboard>;
+  /** Decides the pipeline and encoder once; defaults to probing this machine (pipeline/select.ts). */
+  selectPipeline?: typeof selectPipeline;
 }
 
 export interface HostAgent {
@@ -94,15 +103,24 @@ export interface HostAgent {
   linkState(): LinkState;
   /** The running session's id, if any. */
   sessionId(): string | undefined;
+  /** The pipeline and encoder sessions use, and why. */
+  pipeline(): SelectedPipeline;
 }
 
 /**
  * Starts a host agent; it connects (and keeps reconnecting) to the broker in
  * the background. Rejects with HostError ERR_BAD_OPTIONS on invalid options.
  */
-// eslint-disable-next-line @typescript-eslint/require-await -- async so that bad options reject like every other start-up failure
 export async function startHostAgent(input: HostAgentOptions & HostAgentDeps): Promise<HostAgent> {
-  const { logger: givenLogger, createCapture: givenCapture, openInjector: givenInjector, openCursor: givenCursor, openClipboard: givenClipboard, ...rest } = input;
+  const {
+    logger: givenLogger,
+    createCapture: givenCapture,
+    openInjector: givenInjector,
+    openCursor: givenCursor,
+    openClipboard: givenClipboard,
+    selectPipeline: givenSelect,
+    ...rest
+  } = input;
   const parsed = HostAgentOptions.safeParse(rest);
   if (!parsed.success) throw new HostError('ERR_BAD_OPTIONS', z.prettifyError(parsed.error));
   const options = parsed.data;
@@ -113,11 +131,26 @@ export async function startHostAgent(input: HostAgentOptions & HostAgentDeps): P
     givenInjector ?? ((o, log) => (injectorKind === 'robot' ? openRobotInjector(log, { display: o.display }) : XTestInjector.open(o.display, log)));
   const openCursor = givenCursor ?? ((o, log) => X11CursorSource.open(o.display, log));
   const openClipboard = givenClipboard ?? ((o, log) => X11Clipboard.open(o.display, log));
-  // libwebrtc reads the first entry of a name, so the operator's own trials go first and win.
-  const trialString = options.extraFieldTrials + (options.playoutDelayMaxMs === null ? '' : playoutDelayTrial(options.playoutDelayMaxMs)) + LOW_LATENCY_PACING_TRIALS;
-  const trials = setWebrtcFieldTrials(trialString);
-  if (trials.ok) logger.info({ fieldTrials: trials.trials, playoutDelayMaxMs: options.playoutDelayMaxMs }, 'libwebrtc field trials set: low-latency pacing and playout');
-  else logger.warn({ reason: trials.reason }, 'libwebrtc field trials unavailable: default pacing, and clients keep an adaptive jitter buffer');
+  // Probed at the primary monitor's size: a session's own size is opened again when it starts.
+  const primary = await createCapture(options, logger.child({ component: 'capture' }))
+    .monitors()
+    .then((monitors) => monitors.find((m) => m.primary) ?? monitors[0])
+    .catch(() => undefined);
+  const selected = await (givenSelect ?? selectPipeline)({
+    pipeline: options.pipeline,
+    encoder: options.encoder,
+    ...(primary ? { width: primary.width & ~1, height: primary.height & ~1 } : {}),
+    fps: options.fps,
+    logger: logger.child({ component: 'encoder' }),
+  });
+  logger.info({ pipeline: selected.kind, encoders: selected.encoders }, selected.why);
+  if (selected.kind === 'wrtc') {
+    // libwebrtc reads the first entry of a name, so the operator's own trials go first and win.
+    const trialString = options.extraFieldTrials + (options.playoutDelayMaxMs === null ? '' : playoutDelayTrial(options.playoutDelayMaxMs)) + LOW_LATENCY_PACING_TRIALS;
+    const trials = setWebrtcFieldTrials(trialString);
+    if (trials.ok) logger.info({ fieldTrials: trials.trials, playoutDelayMaxMs: options.playoutDelayMaxMs }, 'libwebrtc field trials set: low-latency pacing and playout');
+    else logger.warn({ reason: trials.reason }, 'libwebrtc field trials unavailable: default pacing, and clients keep an adaptive jitter buffer');
+  }
 
   let current: HostSession | undefined;
   let stopping = false;
@@ -159,13 +192,29 @@ export async function startHostAgent(input: HostAgentOptions & HostAgentDeps): P
   async function startSession(msg: Extract<BrokerEvent, { type: 'session.start' }>): Promise<void> {
     if (stopping) return;
     if (current) await current.end('replaced');
+    const capture = createCapture(options, logger.child({ component: 'capture' }));
     const session = new HostSession({
       sessionId: msg.sessionId,
       user: msg.user,
       iceServers: msg.iceServers,
       policy: msg.policy,
       fps: options.fps,
-      capture: createCapture(options, logger.child({ component: 'capture' })),
+      capture,
+      pipelineWhy: selected.why,
+      openPipeline: (events, quality) =>
+        openPipeline(
+          selected,
+          {
+            capture,
+            policy: msg.policy,
+            iceServers: msg.iceServers,
+            quality,
+            playoutDelayMaxMs: options.playoutDelayMaxMs,
+            ...(options.iceBindAddress ? { bindAddress: options.iceBindAddress } : {}),
+            logger: logger.child({ sessionId: msg.sessionId, component: 'pipeline' }),
+          },
+          events,
+        ),
       openInjector: () => openInjector(options, logger.child({ component: 'injector' })),
       openCursor: () => openCursor(options, logger.child({ component: 'cursor' })),
       openClipboard: () => openClipboard(options, logger.child({ component: 'clipboard' })),
@@ -203,5 +252,6 @@ export async function startHostAgent(input: HostAgentOptions & HostAgentDeps): P
     },
     linkState: () => link.currentState,
     sessionId: () => current?.id,
+    pipeline: () => selected,
   };
 }

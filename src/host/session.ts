@@ -1,16 +1,15 @@
 /**
- * One WebRTC session with one client: the peer (simple-peer, non-initiator,
- * on libwebrtc), the video track from the capture source, the two
- * negotiated input channels routed to the injector, and the control channel
- * (quality, clipboard, keyframe, ping; hello, cursor). A session is used
- * once: `start()`, any number of `signal()`s, then `end()`.
+ * One session with one client: the media pipeline (capture, encoder and
+ * peer connection: pipeline/*.ts), the two negotiated input channels routed
+ * to the injector, and the control channel (quality, clipboard, keyframe,
+ * ping; hello, cursor). A session is used once: `start()`, any number of
+ * `signal()`s, then `end()`.
  */
-import SimplePeer from 'simple-peer';
 import type { Logger } from 'pino';
 import { DATA_CHANNELS, MAX_PENDING_SIGNALS } from '../shared/constants.js';
-import { ClientControl, MAX_CONTROL_MESSAGE_CHARS, type HostControl, type Monitor, type QualityRequest } from '../shared/control.js';
+import { ClientControl, MAX_CONTROL_MESSAGE_CHARS, type HostControl, type Monitor, type QualityRequest, type StreamDescription } from '../shared/control.js';
 import type { SessionPolicy } from '../shared/policy.js';
-import { parseJson, SignalData, type IceServer } from '../shared/protocol.js';
+import { parseJson, type IceServer, type SignalData } from '../shared/protocol.js';
 import type { CaptureSource, CaptureStats } from './capture/capture-source.js';
 import { clipboardRefusal, type Clipboard } from './clipboard/clipboard.js';
 import type { CursorSource, CursorUpdate } from './cursor/cursor-source.js';
@@ -18,18 +17,9 @@ import { describeError, HostError } from './errors.js';
 import type { Injector } from './input/injector.js';
 import { InputRouter, type InputChannel, type InputStats } from './input/input-router.js';
 import { RegionInjector } from './input/region-injector.js';
-import {
-  appliedOf,
-  applyQualityRequest,
-  captureSettingsFor,
-  chooseCodec,
-  initialQuality,
-  regionOf,
-  type StreamQuality,
-} from './quality.js';
-import { readEncoderStats, type EncoderCounters, type EncoderStats } from './encoder-stats.js';
-import { keepOnlyVideoCodec, videoCodecsOf, withVideoBitrate } from './sdp.js';
-import { mediaStreamOf, peerConnectionOf, simplePeerWrtc, type DataChannel } from './webrtc.js';
+import type { MediaPipeline, PipelineEvents } from './pipeline/pipeline.js';
+import { appliedOf, applyQualityRequest, captureSettingsFor, initialQuality, regionOf, type StreamQuality } from './quality.js';
+import type { DataChannel } from './transport/channel.js';
 import { ALL_MONITORS } from './x11/monitors.js';
 
 /** A session whose input channel has not opened by then is given up. */
@@ -47,6 +37,7 @@ export type SessionEndReason =
   | 'peer-error'
   | 'connect-timeout'
   | 'capture-failed'
+  | 'encoder-failed'
   | 'start-failed'
   | 'agent-stopping';
 
@@ -59,6 +50,10 @@ export interface SessionOptions {
   /** Frame rate to start at (the agent's configured default), before the client asks. */
   fps: number;
   capture: CaptureSource;
+  /** Builds the media pipeline (encoded or wrtc) for this session; `quality` is the stream it starts with. */
+  openPipeline: (events: PipelineEvents, quality: StreamQuality) => MediaPipeline;
+  /** Why the agent runs this pipeline and encoder (its probe), told to the client in `hello`. */
+  pipelineWhy?: string;
   /** Opens the injector for this session; the session closes it when it ends. */
   openInjector: () => Promise<Injector>;
   /** Opens the host clipboard; absent where the platform has none (clipboard requests are then refused). */
@@ -95,7 +90,7 @@ type State = 'new' | 'starting' | 'running' | 'ended';
 export class HostSession {
   readonly id: string;
   private state: State = 'new';
-  private peer: SimplePeer.Instance | undefined;
+  private pipeline: MediaPipeline | undefined;
   private injector: RegionInjector | undefined;
   private router: InputRouter | undefined;
   private clipboard: Clipboard | undefined;
@@ -103,8 +98,6 @@ export class HostSession {
   private control: DataChannel | undefined;
   private monitors: Monitor[] = [];
   private quality: StreamQuality | undefined;
-  /** The codec the client asked for explicitly, used at the next (re)negotiation. */
-  private codecWish: StreamQuality['codec'];
   /** A quality request waiting while the previous one restarts capture; only the latest is kept. */
   private pendingQuality: QualityRequest | undefined;
   private applyingQuality = false;
@@ -114,7 +107,6 @@ export class HostSession {
   private readonly pendingSignals: SignalData[] = [];
   private connectTimer: NodeJS.Timeout | undefined;
   private statsTimer: NodeJS.Timeout | undefined;
-  private encoderCounters: EncoderCounters | undefined;
   private loggedDrops = 0;
   private endPromise: Promise<void> | undefined;
   private readonly log: Logger;
@@ -146,9 +138,11 @@ export class HostSession {
       this.monitors = await this.options.capture.monitors();
       this.quality = initialQuality(this.monitors, this.options.policy, this.options.fps);
       this.updateRegion();
-      const track = await this.options.capture.start(captureSettingsFor(this.quality, this.monitors), (err) => void this.end('capture-failed', err));
+      const pipeline = this.options.openPipeline(this.pipelineEvents(), this.quality);
+      this.pipeline = pipeline;
+      await pipeline.start(captureSettingsFor(this.quality, this.monitors), this.monitors);
       if (this.isEnded()) return;
-      this.createPeer(track);
+      this.openChannels(pipeline);
       // Clipboard and cursor must not delay the picture: they join when ready.
       void this.openOptional();
     } catch (err) {
@@ -166,20 +160,16 @@ export class HostSession {
   /** Passes a signal from the client to the peer. */
   signal(data: SignalData): void {
     if (this.isEnded()) return;
-    if (!this.peer) {
+    if (this.state !== 'running' || !this.pipeline) {
       // The broker holds the client's signals until we accept, so this is
       // rare; keep a bounded few rather than lose an offer.
       if (this.pendingSignals.length < MAX_PENDING_SIGNALS) this.pendingSignals.push(data);
       else this.log.warn('signal dropped: too many before the peer was ready');
       return;
     }
-    if (data.type === 'offer' && this.quality) data = { ...data, sdp: this.shapeOffer(data.sdp) };
-    try {
-      this.peer.signal(data as SimplePeer.SignalData);
-    } catch (err) {
-      // simple-peer throws on signals after destroy; it reports real failures through 'error'.
-      this.log.warn({ err: describeError(err) }, 'peer rejected a signal');
-    }
+    this.pipeline.signal(data);
+    const video = this.pipeline.negotiated();
+    if (data.type === 'offer' && this.quality && video && video.codec !== 'H265') this.quality.codec = video.codec;
   }
 
   /** Ends the session and releases input, capture and peer. Idempotent; resolves when all is released. */
@@ -201,27 +191,15 @@ export class HostSession {
     };
   }
 
-  /**
-   * The encoder and pacer since the previous call (the first call covers the
-   * whole session so far): see encoder-stats.ts. Undefined before the peer sends video.
-   */
-  async encoderStats(): Promise<EncoderStats | undefined> {
-    if (!this.peer || this.isEnded()) return undefined;
-    try {
-      const report = await peerConnectionOf(this.peer).getStats();
-      const read = readEncoderStats(report, this.encoderCounters, performance.now());
-      if (!read) return undefined;
-      this.encoderCounters = read.counters;
-      return read.stats;
-    } catch (err) {
-      this.log.debug({ err: describeError(err) }, 'getStats failed');
-      return undefined;
-    }
+  /** The pipeline's encoder and transport counters (see pipeline/*.ts). Undefined before the pipeline runs. */
+  async mediaStats(): Promise<Record<string, unknown> | undefined> {
+    if (!this.pipeline || this.isEnded()) return undefined;
+    return this.pipeline.stats();
   }
 
   private async logStats(): Promise<void> {
-    const encoder = await this.encoderStats();
-    if (!this.isEnded()) this.log.info({ ...this.stats(), encoder }, 'session stats');
+    const media = await this.mediaStats();
+    if (!this.isEnded()) this.log.info({ ...this.stats(), media }, 'session stats');
   }
 
   private isEnded(): boolean {
@@ -253,36 +231,23 @@ export class HostSession {
     }
   }
 
-  private createPeer(track: Parameters<typeof mediaStreamOf>[0]): void {
-    const peer = new SimplePeer({
-      initiator: false,
-      trickle: true,
-      wrtc: simplePeerWrtc,
-      config: { iceServers: this.options.iceServers },
-      // The client offers a recvonly video transceiver; this track answers it.
-      streams: [mediaStreamOf(track)],
-      // Only the chosen codec stays in our answer, so it is the one libwebrtc sends.
-      sdpTransform: (sdp: string) => this.transformSdp(sdp),
-    });
-    this.peer = peer;
-    peer.on('signal', (data: unknown) => {
-      const parsed = SignalData.safeParse(data);
-      if (parsed.success) this.options.sendSignal(parsed.data);
-      else this.log.warn({ type: (data as { type?: unknown } | null)?.type }, 'not relaying a signal the protocol does not allow');
-    });
-    peer.on('connect', () => {
-      this.connected = true;
-      this.log.info({ codec: this.quality?.codec, maxBitrateKbps: this.quality?.maxBitrateKbps }, 'peer connected');
-    });
-    // simple-peer's own channel is unused (input has its own channels); keep it flowing so nothing buffers.
-    peer.on('data', () => {});
-    peer.on('close', () => void this.end('peer-closed'));
-    peer.on('error', (err: Error & { code?: string }) => void this.end('peer-error', new HostError('ERR_PEER_FAILED', `${err.code ?? 'peer error'}: ${err.message}`)));
+  private pipelineEvents(): PipelineEvents {
+    return {
+      onSignal: (data) => this.options.sendSignal(data),
+      onConnect: () => {
+        this.connected = true;
+        this.log.info({ codec: this.quality?.codec, maxBitrateKbps: this.quality?.maxBitrateKbps, video: this.pipeline?.negotiated() }, 'peer connected');
+      },
+      onClose: () => void this.end('peer-closed'),
+      onError: (err) => void this.end('peer-error', err),
+      onMediaFailure: (err) => void this.end(err.code === 'ERR_ENCODER_FAILED' || err.code === 'ERR_CODEC_UNAVAILABLE' ? 'encoder-failed' : 'capture-failed', err),
+    };
+  }
 
-    const pc = peerConnectionOf(peer);
-    this.openInputChannel(pc.createDataChannel(DATA_CHANNELS.input.label, { negotiated: true, id: DATA_CHANNELS.input.id, ordered: true }), 'input');
+  private openChannels(pipeline: MediaPipeline): void {
+    this.openInputChannel(pipeline.createDataChannel(DATA_CHANNELS.input.label, { negotiated: true, id: DATA_CHANNELS.input.id, ordered: true }), 'input');
     this.openInputChannel(
-      pc.createDataChannel(DATA_CHANNELS.pointer.label, {
+      pipeline.createDataChannel(DATA_CHANNELS.pointer.label, {
         negotiated: true,
         id: DATA_CHANNELS.pointer.id,
         ordered: false,
@@ -290,31 +255,7 @@ export class HostSession {
       }),
       'pointer',
     );
-    this.openControlChannel(pc.createDataChannel(DATA_CHANNELS.control.label, { negotiated: true, id: DATA_CHANNELS.control.id, ordered: true }));
-  }
-
-  /**
-   * Our view of the client's offer, before it is applied: only the chosen
-   * codec, and the bitrate ceiling. libwebrtc's answerer sends with the
-   * first codec of the *remote* offer and caps its send rate by the remote
-   * description's bandwidth (both measured: trimming only our answer still
-   * sent VP8), so that is where both are decided.
-   */
-  private shapeOffer(sdp: string): string {
-    const quality = this.quality!;
-    const offered = videoCodecsOf(sdp);
-    quality.codec = chooseCodec(this.options.policy, offered, this.codecWish);
-    if (!quality.codec) this.log.warn({ offered, allowed: this.options.policy.codecs }, 'no video codec both allowed and offered; libwebrtc picks');
-    const trimmed = quality.codec ? keepOnlyVideoCodec(sdp, quality.codec) : sdp;
-    return withVideoBitrate(trimmed, quality.maxBitrateKbps);
-  }
-
-  /** Our answer carries only the chosen codec; logged because it decides what the client decodes. */
-  private transformSdp(sdp: string): string {
-    const codec = this.quality?.codec;
-    const out = codec ? keepOnlyVideoCodec(sdp, codec) : sdp;
-    this.log.debug({ codec, before: videoCodecsOf(sdp), after: videoCodecsOf(out) }, 'answer codecs');
-    return out;
+    this.openControlChannel(pipeline.createDataChannel(DATA_CHANNELS.control.label, { negotiated: true, id: DATA_CHANNELS.control.id, ordered: true }));
   }
 
   private openInputChannel(channel: DataChannel, kind: InputChannel): void {
@@ -342,12 +283,28 @@ export class HostSession {
     channel.onmessage = (event) => this.handleControl(event.data);
     channel.onopen = () => {
       this.log.info({ channel: channel.label }, 'control channel open');
-      if (this.quality) this.sendControl({ type: 'hello', monitors: this.monitors, applied: appliedOf(this.quality) });
+      if (this.quality) this.sendControl({ type: 'hello', monitors: this.monitors, applied: appliedOf(this.quality), ...this.streamDescription() });
     };
     channel.onclose = () => {
       if (!this.isEnded()) this.log.info({ channel: channel.label }, 'control channel closed');
     };
     channel.onerror = () => this.log.warn({ channel: channel.label }, 'control channel error');
+  }
+
+  private streamDescription(): { stream?: StreamDescription } {
+    const pipeline = this.pipeline;
+    if (!pipeline) return {};
+    const video = pipeline.negotiated();
+    return {
+      stream: {
+        pipeline: pipeline.kind,
+        encoder: video?.encoder ?? 'none',
+        ...(video ? { codec: video.codec } : {}),
+        chroma444: video?.chroma444 ?? false,
+        iceRestart: pipeline.iceRestart,
+        why: (this.options.pipelineWhy ?? '').slice(0, 512),
+      },
+    };
   }
 
   private sendControl(msg: HostControl): void {
@@ -380,7 +337,7 @@ export class HostSession {
         this.requestQuality(msg.request);
         break;
       case 'keyframe':
-        this.refuseKeyframe();
+        this.keyframe();
         break;
       case 'clipboard':
         void this.receiveClipboard(msg.text);
@@ -411,20 +368,20 @@ export class HostSession {
       this.monitors = await this.options.capture.monitors().catch(() => this.monitors);
     }
     const next = applyQualityRequest(current, request, this.monitors, this.options.policy);
-    if (request.codec !== undefined && next.codec === request.codec) this.codecWish = request.codec;
     const captureChanged = next.monitor !== current.monitor || next.width !== current.width || next.height !== current.height || next.fps !== current.fps;
-    const codecChanged = next.codec !== current.codec;
     this.quality = { ...next, codec: current.codec };
+    const pipeline = this.pipeline;
     try {
-      if (captureChanged) {
+      if (captureChanged && pipeline) {
         this.updateRegion();
-        await this.options.capture.reconfigure(captureSettingsFor(next, this.monitors));
+        await pipeline.reconfigureCapture(captureSettingsFor(next, this.monitors));
       }
-      if ((codecChanged || next.maxBitrateKbps !== current.maxBitrateKbps) && this.peer && this.connected) {
-        // Codec and bitrate live in the negotiated descriptions: ask the client to offer again.
-        this.quality.codec = next.codec;
-        // negotiate() exists in simple-peer 9 but is missing from @types/simple-peer.
-        (this.peer as unknown as { negotiate(): void }).negotiate();
+      if (pipeline && this.connected) {
+        if (next.maxBitrateKbps !== current.maxBitrateKbps) pipeline.setMaxBitrate(next.maxBitrateKbps);
+        if (request.codec !== undefined && next.codec === request.codec && next.codec !== current.codec) {
+          if (pipeline.setCodecWish(next.codec)) this.quality.codec = next.codec;
+          else this.sendControl({ type: 'error', code: 'ERR_CODEC_RECONNECT', message: `${next.codec} takes effect at the next connection to this host` });
+        }
       }
     } catch (err) {
       this.log.error({ err: describeError(err) }, 'could not apply quality request');
@@ -443,15 +400,14 @@ export class HostSession {
   }
 
   /**
-   * The explicit `keyframe` message. libwebrtc answers the receiver's RTCP
-   * PLI/FIR by itself (a browser sends one whenever it cannot decode), but
-   * wrtc 0.10 exposes no way to force one from JavaScript
-   * (RTCRtpSender.generateKeyFrame is missing and setParameters always
-   * fails), so the request is counted and answered with an error code the
-   * client can recognise; it should rely on PLI.
+   * The explicit `keyframe` message. The encoded pipeline forces one (rate-limited);
+   * the wrtc pipeline cannot (wrtc 0.10 has no generateKeyFrame and its
+   * setParameters always fails), so there the request is answered with an
+   * error code the client can recognise, and the receiver's PLI remains.
    */
-  private refuseKeyframe(): void {
+  private keyframe(): void {
     this.controlStats.keyframeRequests++;
+    if (this.pipeline?.requestKeyframe('client')) return;
     this.sendControl({ type: 'error', code: 'ERR_KEYFRAME_UNSUPPORTED', message: 'this host cannot force a keyframe; the receiver\'s PLI is answered automatically' });
   }
 
@@ -510,8 +466,7 @@ export class HostSession {
       channel.onmessage = channel.onopen = channel.onclose = channel.onerror = null;
       channel.close();
     }
-    this.peer?.destroy();
-    const results = await Promise.allSettled([this.options.capture.stop(), this.injector?.close(), this.clipboard?.close()]);
+    const results = await Promise.allSettled([this.pipeline ? this.pipeline.close() : this.options.capture.stop(), this.injector?.close(), this.clipboard?.close()]);
     for (const r of results) if (r.status === 'rejected') this.log.warn({ err: describeError(r.reason) }, 'cleanup step failed');
     this.log.info({ reason }, 'session ended');
     this.options.onEnded(reason);

@@ -5,6 +5,7 @@
  */
 import wrtc from '@roamhq/wrtc';
 import type SimplePeer from 'simple-peer';
+import type { DataChannel, DataChannelInit } from './transport/channel.js';
 
 /** An I420 frame: Y plane, then U and V at quarter size. */
 export interface I420Frame {
@@ -29,24 +30,7 @@ export interface VideoSink {
   stop(): void;
 }
 
-export interface DataChannel {
-  readonly label: string;
-  readonly readyState: 'connecting' | 'open' | 'closing' | 'closed';
-  binaryType: string;
-  onopen: (() => void) | null;
-  onclose: (() => void) | null;
-  onerror: ((event: unknown) => void) | null;
-  onmessage: ((event: { data: unknown }) => void) | null;
-  send(data: Uint8Array | string): void;
-  close(): void;
-}
-
-export interface DataChannelInit {
-  negotiated: true;
-  id: number;
-  ordered?: boolean;
-  maxRetransmits?: number;
-}
+export type { DataChannel, DataChannelInit } from './transport/channel.js';
 
 /** The subset of RTCPeerConnection we reach through simple-peer's `_pc`. */
 export interface PeerConnection {

@@ -40,12 +40,29 @@ export const ClientControl = z.discriminatedUnion('type', [
 ]);
 export type ClientControl = z.infer<typeof ClientControl>;
 
+/** How the host sends the picture: shown in the client's stats, and it decides how the client recovers a dropped path. */
+export const StreamDescription = z.strictObject({
+  /** `encoded`: the host's own encoder on libdatachannel; `wrtc`: libwebrtc encodes. */
+  pipeline: z.enum(['encoded', 'wrtc']),
+  /** The encoder that runs: libx264, h264_nvenc, h264_vaapi, h264_qsv… or libwebrtc. */
+  encoder: z.string().max(64),
+  codec: z.string().max(16).optional(),
+  /** Full colour (4:4:4 chroma). */
+  chroma444: z.boolean(),
+  /** false: an ICE restart cannot recover this connection; a dropped path needs a fresh grant. */
+  iceRestart: z.boolean(),
+  /** Why this pipeline and encoder (the host's probe), for the stats overlay and diagnostics. */
+  why: z.string().max(512),
+});
+export type StreamDescription = z.infer<typeof StreamDescription>;
+
 export const HostControl = z.discriminatedUnion('type', [
   z.strictObject({
     type: z.literal('hello'),
     monitors: z.array(Monitor).max(16),
     /** The stream as it is now. */
     applied: QualityRequest,
+    stream: StreamDescription.optional(),
   }),
   z.strictObject({ type: z.literal('quality.applied'), applied: QualityRequest }),
   z.strictObject({ type: z.literal('clipboard'), text: z.string().max(MAX_CONTROL_MESSAGE_CHARS) }),

@@ -23,11 +23,20 @@ export const SessionPolicy = z.strictObject({
   maxBitrateKbps: z.number().int().min(100).max(200_000),
   /**
    * Codecs the session may use, in the studio's order of preference. The
-   * default puts VP8 first: the host agent encodes in software, where VP8
-   * costs a fraction of VP9's encode and decode time (measured in
-   * BENCHMARKS.md); VP9/AV1 give more quality per bit where cores are spare.
+   * default puts H.264 first: the host's own encoder (libx264, NVENC,
+   * VA-API, QSV) writes it, and every client decodes it, in hardware on
+   * almost every PC. VP8, VP9 and AV1 are libwebrtc's own encoders on
+   * the `wrtc` pipeline, where VP8 costs a fraction of VP9's encode and
+   * decode time (measured in BENCHMARKS.md).
    */
   codecs: z.array(z.enum(VIDEO_CODECS)).min(1).max(VIDEO_CODECS.length),
+  /**
+   * Full colour (4:4:4 chroma) may be sent: H.264 High 4:4:4 Predictive
+   * where the host's encoder writes it and the client's decoder offers it.
+   * The client asks for it per session (it costs about a third more bits);
+   * false keeps every session 4:2:0.
+   */
+  chroma444: z.boolean(),
 });
 export type SessionPolicy = z.infer<typeof SessionPolicy>;
 
@@ -40,5 +49,6 @@ export const DEFAULT_SESSION_POLICY: SessionPolicy = {
   maxHeight: 2160,
   maxFps: 60,
   maxBitrateKbps: 50_000,
-  codecs: ['VP8', 'VP9', 'AV1'],
+  codecs: ['H264', 'VP8', 'VP9', 'AV1'],
+  chroma444: true,
 };

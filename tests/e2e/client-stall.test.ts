@@ -35,7 +35,7 @@ describe('client: picture stalled', () => {
   const consoleMessages: string[] = [];
 
   beforeAll(async () => {
-    stack = await startDemoStack({ width: 1280, height: 720, fps: 30, webRoot: WEB_ROOT, desktop: false, host: false, password: 'correct horse battery' });
+    stack = await startDemoStack({ width: 1280, height: 720, fps: 30, webRoot: WEB_ROOT, desktop: false, host: false, password: 'correct horse battery', iceBindAddress: '127.0.0.1' });
     desktop = await startDesktop(stack);
     await desktop.page.evaluate(({ x, y, size }) => {
       const box = document.createElement('div');

@@ -7,13 +7,15 @@ import { mkdir, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { CHROMIUM, CHROMIUM_FLAGS, desktopChromiumArgs, desktopHtml } from '../../src/demo/desktop.js';
+import { CHROMIUM, CHROMIUM_FLAGS, desktopChromiumArgs, desktopHtml, LOOPBACK_WEBRTC_FLAGS } from '../../src/demo/desktop.js';
 import { startDemoStack, type DemoStack } from '../../src/demo/stack.js';
 
 export { CHROMIUM, CHROMIUM_FLAGS };
 
 export const WEB_ROOT = resolve(import.meta.dirname, '../../dist/renderer');
 export const ARTIFACTS = resolve(import.meta.dirname, '../../test-results');
+/** Every test's WebRTC stays on loopback: the host agent gathers only here. */
+export const LOOPBACK = '127.0.0.1';
 
 export interface HostEvent {
   type: string;
@@ -52,13 +54,13 @@ export async function startClientBrowser(): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
-    args: [...CHROMIUM_FLAGS, '--autoplay-policy=no-user-gesture-required'],
+    args: [...CHROMIUM_FLAGS, ...LOOPBACK_WEBRTC_FLAGS, '--autoplay-policy=no-user-gesture-required'],
   });
 }
 
 export async function startStack(): Promise<DemoStack> {
   await mkdir(ARTIFACTS, { recursive: true });
-  return startDemoStack({ width: 1280, height: 720, fps: 30, webRoot: WEB_ROOT, desktop: false, password: 'correct horse battery' });
+  return startDemoStack({ width: 1280, height: 720, fps: 30, webRoot: WEB_ROOT, desktop: false, password: 'correct horse battery', iceBindAddress: LOOPBACK });
 }
 
 /** Signs in through the login form. */
@@ -122,7 +124,7 @@ export function recordingInjector<T extends object>(inner: T, calls: InjectorCal
 /** A demo stack for the client tests: TOTP required, no host agent (the test runs its own, recording one). */
 export async function startClientStack(totpSecret: string): Promise<DemoStack> {
   await mkdir(ARTIFACTS, { recursive: true });
-  return startDemoStack({ width: 1280, height: 720, fps: 30, webRoot: WEB_ROOT, desktop: false, host: false, password: 'correct horse battery', totpSecret });
+  return startDemoStack({ width: 1280, height: 720, fps: 30, webRoot: WEB_ROOT, desktop: false, host: false, password: 'correct horse battery', totpSecret, iceBindAddress: LOOPBACK });
 }
 
 /**
@@ -144,6 +146,7 @@ export async function startRecordingHost(stack: DemoStack): Promise<{ calls: Inj
       workstationId: DEMO_WORKSTATION.id,
       secret: stack.hostSecret,
       fps: 30,
+      iceBindAddress: LOOPBACK,
       logger: pino({ level: process.env.LOG_LEVEL ?? 'error' }),
       openInjector: async (o, log) => recordingInjector(await XTestInjector.open(o.display, log), calls),
     });
@@ -174,7 +177,7 @@ export async function startHostProcess(stack: DemoStack): Promise<{ pid: number;
     {
       cwd: root,
       // The secret through the environment, never on a command line others can read.
-      env: { ...process.env, DISPLAY: stack.display.display, BACKLOT_BROKER: stack.url, BACKLOT_WORKSTATION: DEMO_WORKSTATION.id, BACKLOT_HOST_SECRET: stack.hostSecret },
+      env: { ...process.env, DISPLAY: stack.display.display, BACKLOT_BROKER: stack.url, BACKLOT_WORKSTATION: DEMO_WORKSTATION.id, BACKLOT_HOST_SECRET: stack.hostSecret, BACKLOT_ICE_BIND_ADDRESS: LOOPBACK },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );

@@ -1,14 +1,13 @@
 /**
- * The seam between "where pictures come from" and the WebRTC session. The
- * session only sees this interface: in-process MIT-SHM capture on X11
- * (xcb-capture.ts); the ffmpeg pipeline (ffmpeg-capture.ts) with its X11,
- * Windows `ddagrab`/`gdigrab` and macOS `avfoundation` backends
- * (ffmpeg-backends.ts); later a hardware-encoder path (NVENC/VAAPI passing
- * encoded RTP through) behind the same interface.
+ * The seam between "where pictures come from" and the encoder: a capture
+ * delivers planar frames to a sink, whichever pipeline consumes them (our
+ * own encoder, or libwebrtc's through wrtc). Implementations: in-process
+ * MIT-SHM capture on X11 (xcb-capture.ts); the ffmpeg pipeline
+ * (ffmpeg-capture.ts) with its X11, Windows `ddagrab`/`gdigrab` and macOS
+ * `avfoundation` backends (ffmpeg-backends.ts).
  */
 import type { Monitor } from '../../shared/control.js';
 import type { HostError } from '../errors.js';
-import type { VideoTrack } from '../webrtc.js';
 
 export interface CaptureStats {
   width: number;
@@ -27,6 +26,11 @@ export interface CaptureStats {
 
 /** Planar frame layouts a capture can produce (BT.601 limited range, as libyuv converts). */
 export type FrameFormat = 'i420' | 'i444';
+
+/** Bytes of one planar frame. */
+export function frameBytes(width: number, height: number, format: FrameFormat): number {
+  return format === 'i444' ? width * height * 3 : width * height + 2 * Math.ceil(width / 2) * Math.ceil(height / 2);
+}
 
 /** One captured picture, handed to the encoder stage. The buffer is reused once the sink's promise settles. */
 export interface RawFrame {
@@ -56,18 +60,20 @@ export interface CaptureSettings {
   width: number;
   height: number;
   fps: number;
+  /** Planar layout of the frames; default i420. */
+  format?: FrameFormat;
 }
 
 export interface CaptureSource {
   /** The host's monitors; the first one marked primary is the default. */
   monitors(): Promise<Monitor[]>;
   /**
-   * Starts capturing and returns the video track to send. Resolves once the
-   * first frame has arrived, so a broken capture fails here, not later.
-   * `onFailure` is called (once) if capture dies after starting.
+   * Starts capturing into `sink`. Resolves once the first frame has been
+   * delivered, so a broken capture fails here, not later. `onFailure` is
+   * called (once) if capture dies after starting.
    */
-  start(settings: CaptureSettings, onFailure: (err: HostError) => void): Promise<VideoTrack>;
-  /** Changes what is captured without ending the track (the peer is not renegotiated). */
+  start(settings: CaptureSettings, sink: FrameSink, onFailure: (err: HostError) => void): Promise<void>;
+  /** Changes what is captured; frames keep flowing to the same sink (the peer is not renegotiated). */
   reconfigure(settings: CaptureSettings): Promise<void>;
   /** Stops capturing and ends the track. Idempotent. */
   stop(): Promise<void>;

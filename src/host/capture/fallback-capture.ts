@@ -8,8 +8,7 @@
 import type { Logger } from 'pino';
 import type { Monitor } from '../../shared/control.js';
 import type { HostError } from '../errors.js';
-import type { VideoTrack } from '../webrtc.js';
-import type { CaptureSettings, CaptureSource, CaptureStats } from './capture-source.js';
+import type { CaptureSettings, CaptureSource, CaptureStats, FrameSink } from './capture-source.js';
 
 export class FallbackCapture implements CaptureSource {
   private active: CaptureSource;
@@ -26,13 +25,13 @@ export class FallbackCapture implements CaptureSource {
     return this.active.monitors();
   }
 
-  async start(settings: CaptureSettings, onFailure: (err: HostError) => void): Promise<VideoTrack> {
+  async start(settings: CaptureSettings, sink: FrameSink, onFailure: (err: HostError) => void): Promise<void> {
     try {
-      return await this.preferred.start(settings, onFailure);
+      await this.preferred.start(settings, sink, onFailure);
     } catch (err) {
       this.logger?.warn({ err: (err as Error).message }, 'in-process capture unavailable; using the ffmpeg pipeline');
       this.active = this.fallback();
-      return this.active.start(settings, onFailure);
+      await this.active.start(settings, sink, onFailure);
     }
   }
 

@@ -108,7 +108,7 @@ export function ffmpegArgs(backend: FfmpegBackend, settings: CaptureSettings): s
     ...(filters.length > 0 ? ['-vf', filters.join(',')] : []),
     // Neither duplicate nor drop frames to hit a nominal rate: pass what was grabbed.
     '-fps_mode', 'passthrough',
-    '-pix_fmt', 'yuv420p',
+    '-pix_fmt', settings.format === 'i444' ? 'yuv444p' : 'yuv420p',
     '-f', 'rawvideo',
     'pipe:1',
   ];

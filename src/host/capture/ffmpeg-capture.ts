@@ -1,17 +1,17 @@
 /**
  * The capture pipeline shared by every ffmpeg backend: ffmpeg grabs and
- * scales, writes raw I420 to stdout, and the frames go to libwebrtc through
- * wrtc's RTCVideoSource, which encodes (VP8/VP9/AV1) and paces them with
- * congestion control. A new size, rate or monitor restarts ffmpeg but keeps
- * the source and its track, so the peer connection is not renegotiated.
+ * scales, writes raw I420 (or I444) to stdout, and each whole frame goes to
+ * the sink. A new size, rate or monitor restarts ffmpeg but keeps the
+ * sink, so the peer connection is not renegotiated. The pipe measured 54-150
+ * ms from change to frame (BENCHMARKS.md): this is the fallback where the
+ * in-process capture cannot run.
  */
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import type { Monitor } from '../../shared/control.js';
 import { HostError } from '../errors.js';
-import { createVideoSource, type VideoSource, type VideoTrack } from '../webrtc.js';
-import type { CaptureSettings, CaptureSource, CaptureStats } from './capture-source.js';
+import { frameBytes, type CaptureSettings, type CaptureSource, type CaptureStats, type FrameSink } from './capture-source.js';
 import { ffmpegArgs, type FfmpegBackend } from './ffmpeg-backends.js';
 import { FrameSplitter } from './frame-splitter.js';
 
@@ -50,8 +50,9 @@ function even(n: number): number {
 }
 
 export class FfmpegCapture implements CaptureSource {
-  private source: VideoSource | undefined;
-  private track: VideoTrack | undefined;
+  private sink: FrameSink | undefined;
+  /** A frame is with the sink (an async encoder): frames arriving meanwhile are dropped, the latest picture wins. */
+  private sinkBusy = false;
   private run: Run | undefined;
   private settings: CaptureSettings | undefined;
   private onFailure: ((err: HostError) => void) | undefined;
@@ -70,19 +71,16 @@ export class FfmpegCapture implements CaptureSource {
     return this.options.listMonitors();
   }
 
-  async start(settings: CaptureSettings, onFailure: (err: HostError) => void): Promise<VideoTrack> {
-    if (this.source) throw new Error('capture already started');
+  async start(settings: CaptureSettings, sink: FrameSink, onFailure: (err: HostError) => void): Promise<void> {
+    if (this.sink) throw new Error('capture already started');
     this.onFailure = onFailure;
-    const source = createVideoSource();
-    this.source = source;
-    this.track = source.createTrack();
+    this.sink = sink;
     await this.launch(settings);
-    return this.track;
   }
 
   reconfigure(settings: CaptureSettings): Promise<void> {
     const next = this.chain.then(async () => {
-      if (this.stopped || !this.source) return;
+      if (this.stopped || !this.sink) return;
       const old = this.run;
       this.run = undefined;
       if (old) await this.kill(old);
@@ -95,7 +93,6 @@ export class FfmpegCapture implements CaptureSource {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    this.track?.stop();
     const run = this.run;
     this.run = undefined;
     if (run) await this.kill(run);
@@ -115,7 +112,8 @@ export class FfmpegCapture implements CaptureSource {
   private async launch(requested: CaptureSettings): Promise<void> {
     const settings: CaptureSettings = { ...requested, width: even(requested.width), height: even(requested.height) };
     const { width, height } = settings;
-    const source = this.source!;
+    const format = settings.format ?? 'i420';
+    const sink = this.sink!;
     const ffmpeg = this.options.ffmpegPath ?? 'ffmpeg';
     const args = ffmpegArgs(this.options.backend, settings);
     this.options.logger?.info({ ffmpeg, backend: this.options.backend.name, ...settings }, 'starting capture');
@@ -156,10 +154,15 @@ export class FfmpegCapture implements CaptureSource {
       firstFrame,
       frames: 0,
     };
-    const splitter = new FrameSplitter((width * height * 3) / 2, (data) => {
-      if (run.stopping) return;
-      // onFrame copies the pixels into libwebrtc's own buffer before returning.
-      source.onFrame({ width, height, data });
+    const splitter = new FrameSplitter(frameBytes(width, height, format), (data) => {
+      if (run.stopping || this.sinkBusy) return;
+      const capturedAt = performance.now();
+      // The splitter reuses its buffer for the next chunk, which may arrive while an asynchronous sink still reads: it gets a copy.
+      const delivered = sink({ width, height, format, data: data.slice(), capturedAt });
+      if (delivered instanceof Promise) {
+        this.sinkBusy = true;
+        void delivered.finally(() => (this.sinkBusy = false));
+      }
       run.frames++;
       this.countFrame();
       resolveFirst?.();

@@ -1,8 +1,9 @@
 /**
  * In-process capture on X11: the xcb-capture addon grabs the region with
- * MIT-SHM and converts it to I420 with libyuv on a worker thread, and the
- * frame goes straight into wrtc's RTCVideoSource: no child process, no pipe,
- * no extra copies. DAMAGE drives it: a change is grabbed as soon as the
+ * MIT-SHM and converts it to I420 (or I444) with libyuv on a worker thread,
+ * and the frame goes straight to the sink (the encoder): no child process,
+ * no pipe, no extra copies. The next grab waits until the sink is done with
+ * the buffer, so a slow encoder lowers the frame rate instead of queueing. DAMAGE drives it: a change is grabbed as soon as the
  * frame-rate limit allows (instead of on a fixed clock), and a still screen
  * costs nothing but a refresh frame now and then, which lets the encoder
  * sharpen what stays on screen.
@@ -13,9 +14,8 @@
 import type { Logger } from 'pino';
 import type { Monitor } from '../../shared/control.js';
 import { HostError } from '../errors.js';
-import { createVideoSource, type VideoSource, type VideoTrack } from '../webrtc.js';
 import { listMonitors } from '../x11/monitors.js';
-import type { CaptureSettings, CaptureSource, CaptureStats } from './capture-source.js';
+import { frameBytes, type CaptureSettings, type CaptureSource, type CaptureStats, type FrameSink } from './capture-source.js';
 import { loadXcbNative, type XcbHandle, type XcbNative } from './xcb-native.js';
 
 /** With nothing changing, the last frame is sent again this often (the encoder refines a still picture). */
@@ -50,8 +50,7 @@ export class XcbCapture implements CaptureSource {
   private readonly native: XcbNative | undefined;
   private readonly unavailable: string | undefined;
   private handle: XcbHandle | undefined;
-  private source: VideoSource | undefined;
-  private track: VideoTrack | undefined;
+  private sink: FrameSink | undefined;
   private settings: CaptureSettings | undefined;
   private frame: Uint8Array = new Uint8Array(0);
   private pending: Pending | undefined;
@@ -80,28 +79,26 @@ export class XcbCapture implements CaptureSource {
     return (this.options.listMonitors ?? (() => listMonitors(this.options.display)))();
   }
 
-  async start(settings: CaptureSettings, onFailure: (err: HostError) => void): Promise<VideoTrack> {
-    if (this.source) throw new Error('capture already started');
+  async start(settings: CaptureSettings, sink: FrameSink, onFailure: (err: HostError) => void): Promise<void> {
+    if (this.sink) throw new Error('capture already started');
     const native = this.native;
     if (!native) throw new HostError('ERR_CAPTURE_START', this.unavailable ?? 'in-process capture unavailable');
     try {
       this.handle = native.open(this.options.display);
       this.configure(settings);
-      // The first frame, so a broken capture fails here and the track starts with a picture.
+      // The first frame, so a broken capture fails here and the stream starts with a picture.
       const first = await native.next(this.handle, this.frame, 0, true);
       if (!first.captured) throw new Error('the first grab returned no frame');
+      this.sink = sink;
+      await this.deliver(performance.now() - first.grabMs - first.convertMs);
     } catch (err) {
+      this.sink = undefined;
       this.close();
       if (err instanceof HostError) throw err;
       throw new HostError('ERR_CAPTURE_START', `in-process capture of ${this.options.display}: ${(err as Error).message}`, { cause: err });
     }
-    const source = createVideoSource();
-    this.source = source;
-    this.track = source.createTrack();
-    this.deliver();
     this.options.logger?.info({ backend: 'xcb', display: this.options.display, ...this.settings }, 'capture started');
     this.loop = this.run(native, onFailure);
-    return this.track;
   }
 
   reconfigure(settings: CaptureSettings): Promise<void> {
@@ -118,7 +115,6 @@ export class XcbCapture implements CaptureSource {
     this.pending?.resolve();
     this.pending = undefined;
     await this.loop;
-    this.track?.stop();
     this.close();
   }
 
@@ -140,16 +136,17 @@ export class XcbCapture implements CaptureSource {
     // Never upscale: the output fits inside the region, in even pixels for I420.
     const width = Math.min(even(requested.width), even(region.width));
     const height = Math.min(even(requested.height), even(region.height));
-    this.native!.configure(this.handle!, { ...region, outWidth: width, outHeight: height, drawCursor: this.options.drawCursor ?? true });
-    const size = width * height + 2 * (width / 2) * (height / 2);
+    const format = requested.format ?? 'i420';
+    this.native!.configure(this.handle!, { ...region, outWidth: width, outHeight: height, drawCursor: this.options.drawCursor ?? true, format });
+    const size = frameBytes(width, height, format);
     if (this.frame.length !== size) this.frame = new Uint8Array(size);
-    this.settings = { ...requested, width, height };
+    this.settings = { ...requested, width, height, format };
   }
 
-  /** Hands the current frame to the encoder (which copies it before returning). */
-  private deliver(): void {
-    const { width, height } = this.settings!;
-    this.source!.onFrame({ width, height, data: this.frame });
+  /** Hands the current frame to the sink, and waits until it is done with the buffer. */
+  private async deliver(capturedAt: number): Promise<void> {
+    const { width, height, format } = this.settings!;
+    await this.sink!({ width, height, format: format ?? 'i420', data: this.frame, capturedAt });
     this.lastFrameAt = performance.now();
     this.framesCaptured++;
     this.windowFrames++;
@@ -188,7 +185,7 @@ export class XcbCapture implements CaptureSource {
 
       const refreshIn = IDLE_REFRESH_MS - (performance.now() - this.lastFrameAt);
       if (refreshIn <= 0 && !force) {
-        this.deliver();
+        await this.deliver(performance.now());
         continue;
       }
       try {
@@ -197,7 +194,7 @@ export class XcbCapture implements CaptureSource {
         if (this.stopped) break;
         if (result.captured) {
           this.grabTimes.push(result.grabMs + result.convertMs);
-          this.deliver();
+          await this.deliver(performance.now() - result.grabMs - result.convertMs);
         }
       } catch (err) {
         if (this.stopped) break;

@@ -97,8 +97,8 @@ export class EncodedStream {
       this.framesSkipped++;
       return;
     }
-    const encoder = this.encoderFor(frame);
-    if (!encoder) return;
+    const encoder = await this.encoderFor(frame);
+    if (!encoder || this.closed) return;
     const force = this.keyframes.take(this.now());
     let out;
     try {
@@ -199,7 +199,7 @@ export class EncodedStream {
   }
 
   /** The open encoder, reopened when the captured size or layout changed (a quality change). */
-  private encoderFor(frame: RawFrame): Encoder | undefined {
+  private async encoderFor(frame: RawFrame): Promise<Encoder | undefined> {
     const current = this.encoder;
     const pixelFormat = frame.format === 'i444' ? 'yuv444p' : 'yuv420p';
     if (current && current.settings.width === frame.width && current.settings.height === frame.height && current.settings.pixelFormat === pixelFormat) return current;
@@ -213,7 +213,12 @@ export class EncodedStream {
         height: frame.height,
         bitrateKbps: this.options.bitrate.state().targetKbps,
       };
-      this.encoder = this.options.openEncoder(settings);
+      this.encoder = await this.options.openEncoder(settings);
+      if (this.closed) {
+        this.encoder.close();
+        this.encoder = undefined;
+        return undefined;
+      }
       this.options.logger.info({ encoder: this.encoder.name, ...settings }, current ? 'encoder reopened for a new picture size' : 'encoder open');
     } catch (err) {
       this.fail(err as Error);

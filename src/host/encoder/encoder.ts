@@ -47,4 +47,4 @@ export interface Encoder {
 }
 
 /** Opens an encoder for a stream's settings; the stream reopens it when the picture's size changes. */
-export type EncoderFactory = (settings: EncoderSettings) => Encoder;
+export type EncoderFactory = (settings: EncoderSettings) => Promise<Encoder>;

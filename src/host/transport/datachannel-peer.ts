@@ -13,7 +13,7 @@
  * refused by libdatachannel ("Invalid ICE settings from remote SDP"), so
  * this peer says it cannot restart and the client goes to a fresh grant.
  */
-import nodeDatachannel from 'node-datachannel';
+import nodeDatachannel, { type DataChannel as NdcDataChannel, type PeerConnection, type RtpPacketizationConfig, type Track } from 'node-datachannel';
 import type { Logger } from 'pino';
 import { randomInt } from 'node:crypto';
 import type { IceServer, SignalData } from '../../shared/protocol.js';
@@ -66,11 +66,11 @@ export interface TransportStats {
 export class DatachannelPeer {
   /** The client's recovery must not try an ICE restart with this peer. */
   readonly supportsIceRestart = false;
-  private readonly pc: nodeDatachannel.PeerConnection;
+  private readonly pc: PeerConnection;
   private readonly pendingChannels: { channel: NdcChannel; label: string; init: DataChannelInit }[] = [];
-  private readonly inBand: nodeDatachannel.DataChannel[] = [];
-  private track: nodeDatachannel.Track | undefined;
-  private rtpConfig: nodeDatachannel.RtpPacketizationConfig | undefined;
+  private readonly inBand: NdcDataChannel[] = [];
+  private track: Track | undefined;
+  private rtpConfig: RtpPacketizationConfig | undefined;
   private format: ChosenFormat | undefined;
   private videoMid: string | undefined;
   private iceUfrag: string | undefined;

@@ -4,7 +4,7 @@
  * peer is built, and the real channel is attached once the client's offer
  * has been applied (libdatachannel needs the remote SCTP description first).
  */
-import type nodeDatachannel from 'node-datachannel';
+import type { DataChannel as NdcDataChannel } from 'node-datachannel';
 import type { DataChannel } from './channel.js';
 
 export class NdcChannel implements DataChannel {
@@ -15,11 +15,11 @@ export class NdcChannel implements DataChannel {
   onclose: (() => void) | null = null;
   onerror: ((event: unknown) => void) | null = null;
   onmessage: ((event: { data: unknown }) => void) | null = null;
-  private channel: nodeDatachannel.DataChannel | undefined;
+  private channel: NdcDataChannel | undefined;
 
   constructor(readonly label: string) {}
 
-  attach(channel: nodeDatachannel.DataChannel): void {
+  attach(channel: NdcDataChannel): void {
     this.channel = channel;
     channel.onOpen(() => {
       if (this.readyState !== 'connecting') return;
