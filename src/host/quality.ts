@@ -28,7 +28,7 @@ export function defaultBitrateKbps(width: number, height: number, fps: number): 
   return Math.max(MIN_DEFAULT_BITRATE_KBPS, Math.round((width * height * fps * DEFAULT_BITS_PER_PIXEL) / 1000));
 }
 
-/** Codecs libwebrtc in @roamhq/wrtc can encode (it has no H.264 encoder). */
+/** Codecs libwebrtc in @roamhq/wrtc can encode (it has no H.264 encoder): the wrtc pipeline's. */
 export const ENCODABLE_CODECS: readonly VideoCodec[] = ['VP8', 'VP9', 'AV1'];
 
 /** The stream as it runs now: what `hello` and `quality.applied` report. */
@@ -79,6 +79,8 @@ export function applyQualityRequest(
   request: QualityRequest,
   monitors: readonly Monitor[],
   policy: SessionPolicy,
+  /** Codecs the running pipeline can send (its own rule; the wrtc pipeline's by default). */
+  sendable: readonly VideoCodec[] = allowedCodecs(policy),
 ): StreamQuality {
   const monitor = request.monitor !== undefined && regionOf(monitors, request.monitor) ? request.monitor : current.monitor;
   const region = regionOf(monitors, monitor) ?? { x: 0, y: 0, width: current.width, height: current.height };
@@ -93,7 +95,7 @@ export function applyQualityRequest(
   const carried = wasDefault ? defaultBitrateKbps(width, height, fps) : current.maxBitrateKbps;
   const maxBitrateKbps = Math.min(request.maxBitrateKbps ?? carried, policy.maxBitrateKbps);
   // A codec outside policy or that we cannot encode is ignored; the reply shows what stays.
-  const codec = request.codec !== undefined && allowedCodecs(policy).includes(request.codec) ? request.codec : current.codec;
+  const codec = request.codec !== undefined && sendable.includes(request.codec) ? request.codec : current.codec;
   return { monitor, width, height, fps, maxBitrateKbps, codec };
 }
 
@@ -112,7 +114,7 @@ export function initialQuality(monitors: readonly Monitor[], policy: SessionPoli
   };
 }
 
-/** Codecs this session may send, in the studio's order. */
+/** Codecs the wrtc pipeline may send in this session, in the studio's order. */
 export function allowedCodecs(policy: SessionPolicy): VideoCodec[] {
   return policy.codecs.filter((c) => ENCODABLE_CODECS.includes(c));
 }

@@ -300,7 +300,10 @@ export class HostSession {
         pipeline: pipeline.kind,
         encoder: video?.encoder ?? 'none',
         ...(video ? { codec: video.codec } : {}),
+        codecs: pipeline.sendableCodecs(),
         chroma444: video?.chroma444 ?? false,
+        chroma444Available: pipeline.chroma444Available(),
+        codecChangeInPlace: pipeline.codecChangeInPlace,
         iceRestart: pipeline.iceRestart,
         why: (this.options.pipelineWhy ?? '').slice(0, 512),
       },
@@ -367,7 +370,7 @@ export class HostSession {
       // Monitors come and go (a hot-plugged screen): look again before choosing.
       this.monitors = await this.options.capture.monitors().catch(() => this.monitors);
     }
-    const next = applyQualityRequest(current, request, this.monitors, this.options.policy);
+    const next = applyQualityRequest(current, request, this.monitors, this.options.policy, this.pipeline?.sendableCodecs());
     const captureChanged = next.monitor !== current.monitor || next.width !== current.width || next.height !== current.height || next.fps !== current.fps;
     this.quality = { ...next, codec: current.codec };
     const pipeline = this.pipeline;

@@ -47,8 +47,14 @@ export const StreamDescription = z.strictObject({
   /** The encoder that runs: libx264, h264_nvenc, h264_vaapi, h264_qsv… or libwebrtc. */
   encoder: z.string().max(64),
   codec: z.string().max(16).optional(),
+  /** Codecs this host can send in this session (policy and encoders both allow), in the studio's order. */
+  codecs: z.array(z.enum(VIDEO_CODECS)).max(VIDEO_CODECS.length),
   /** Full colour (4:4:4 chroma). */
   chroma444: z.boolean(),
+  /** Whether this host could send 4:4:4 in this session (policy, encoder), should the client ask for it. */
+  chroma444Available: z.boolean(),
+  /** false: a codec or chroma change needs a new connection (the client reconnects); true: renegotiation applies it. */
+  codecChangeInPlace: z.boolean(),
   /** false: an ICE restart cannot recover this connection; a dropped path needs a fresh grant. */
   iceRestart: z.boolean(),
   /** Why this pipeline and encoder (the host's probe), for the stats overlay and diagnostics. */

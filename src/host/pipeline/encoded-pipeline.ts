@@ -46,6 +46,7 @@ export class EncodedPipeline implements MediaPipeline {
   readonly kind = 'encoded' as const;
   readonly iceRestart = false;
   readonly keyframeOnDemand = true;
+  readonly codecChangeInPlace = false;
   private readonly peer: DatachannelPeer;
   private readonly stream: EncodedStream;
   private captureSettings: CaptureSettings | undefined;
@@ -110,6 +111,15 @@ export class EncodedPipeline implements MediaPipeline {
   requestKeyframe(reason: KeyframeReason): boolean {
     this.stream.requestKeyframe(reason);
     return true;
+  }
+
+  sendableCodecs(): VideoCodec[] {
+    const encodable = new Set(this.options.encoders.map(codecOfEncoder));
+    return this.options.policy.codecs.filter((c) => encodable.has(c));
+  }
+
+  chroma444Available(): boolean {
+    return this.options.policy.chroma444 && this.options.encoders.some((e) => codecOfEncoder(e) === 'H264' && encodes444(e));
   }
 
   negotiated(): NegotiatedVideo | undefined {

@@ -58,6 +58,12 @@ export interface MediaPipeline {
   setCodecWish(codec: VideoCodec | undefined): boolean;
   requestKeyframe(reason: KeyframeReason): boolean;
   negotiated(): NegotiatedVideo | undefined;
+  /** Codecs this pipeline can send under the session's policy, in the policy's order. */
+  sendableCodecs(): VideoCodec[];
+  /** Whether 4:4:4 could be sent in this session, should the client ask. */
+  chroma444Available(): boolean;
+  /** Whether a codec change is applied by renegotiating the same connection. */
+  readonly codecChangeInPlace: boolean;
   /** Counters for the session's stats log, since start. */
   stats(): Promise<Record<string, unknown>>;
   /** Stops capture and closes the peer. Idempotent. */

@@ -13,7 +13,7 @@ import { SignalData, type IceServer } from '../../shared/protocol.js';
 import type { CaptureSettings, CaptureSource } from '../capture/capture-source.js';
 import { readEncoderStats, type EncoderCounters } from '../encoder-stats.js';
 import { describeError, HostError } from '../errors.js';
-import { chooseCodec } from '../quality.js';
+import { allowedCodecs, chooseCodec } from '../quality.js';
 import { keepOnlyVideoCodec, videoCodecsOf, withVideoBitrate } from '../sdp.js';
 import type { DataChannel, DataChannelInit } from '../transport/channel.js';
 import { createVideoSource, mediaStreamOf, peerConnectionOf, simplePeerWrtc, type VideoSource, type VideoTrack } from '../webrtc.js';
@@ -32,6 +32,7 @@ export class WrtcPipeline implements MediaPipeline {
   readonly kind = 'wrtc' as const;
   readonly iceRestart = true;
   readonly keyframeOnDemand = false;
+  readonly codecChangeInPlace = true;
   private peer: SimplePeer.Instance | undefined;
   private source: VideoSource | undefined;
   private track: VideoTrack | undefined;
@@ -91,6 +92,14 @@ export class WrtcPipeline implements MediaPipeline {
 
   /** libwebrtc answers the receiver's PLI by itself; wrtc 0.10 has no way to force one from JavaScript. */
   requestKeyframe(): boolean {
+    return false;
+  }
+
+  sendableCodecs(): VideoCodec[] {
+    return allowedCodecs(this.options.policy);
+  }
+
+  chroma444Available(): boolean {
     return false;
   }
 
