@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { chooseFormat, offersChroma444, prefersChroma444, summariseOffer } from '../../src/host/transport/offer.js';
 
@@ -57,3 +58,27 @@ describe('summariseOffer on a Chromium 156 offer', () => {
     expect(junk.video?.extensions).toEqual([]);
   });
 });
+
+describe('summariseOffer on hostile input', () => {
+  it('never throws, whatever the lines say, and chooseFormat never picks a format the offer lacks', () => {
+    const line = fc.oneof(
+      fc.constantFrom('m=video 9 UDP/TLS/RTP/SAVPF 96 97', 'm=application 9 UDP/DTLS/SCTP webrtc-datachannel', 'a=mid:0', 'a=recvonly'),
+      fc.tuple(fc.integer({ min: -5, max: 300 }), fc.constantFrom('H264', 'VP8', 'AV1', 'rtx', '')).map(([pt, c]) => `a=rtpmap:${pt} ${c}/90000`),
+      fc.tuple(fc.integer({ min: 0, max: 130 }), fc.string()).map(([pt, p]) => `a=fmtp:${pt} ${p}`),
+      fc.string().map((t) => `a=${t}`),
+      fc.string(),
+    );
+    fc.assert(
+      fc.property(fc.array(line, { maxLength: 40 }), (lines) => {
+        const offer = summariseOffer(lines.join('\r\n'));
+        if (!offer.video) return;
+        for (const chroma444 of [false, true]) {
+          const chosen = chooseFormat(offer.video, { codec: 'H264', chroma444 });
+          if (chosen) expect(offer.video.formats.map((f) => f.payloadType)).toContain(chosen.payloadType);
+        }
+      }),
+      { numRuns: 1_000 },
+    );
+  });
+});
+
