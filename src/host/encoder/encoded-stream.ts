@@ -79,9 +79,11 @@ export class EncodedStream {
   private encodeMs: number | undefined;
   private captureToSendMs: number | undefined;
   private readonly firSeen = new Map<number, number>();
+  private fps: number;
 
   constructor(private readonly options: EncodedStreamOptions) {
     this.now = options.now ?? (() => performance.now());
+    this.fps = options.settings.fps;
     this.keyframes.request('start');
   }
 
@@ -167,6 +169,11 @@ export class EncodedStream {
     }
   }
 
+  /** A new frame rate: the encoder's rate control (a one-frame VBV) is sized by it, so it reopens at the next frame. */
+  setFps(fps: number): void {
+    this.fps = fps;
+  }
+
   /** The client or policy changed the bitrate ceiling. */
   setCeiling(kbps: number, startKbps?: number): void {
     this.applyBitrate(this.options.bitrate.setCeiling(kbps, startKbps, this.now()));
@@ -202,12 +209,14 @@ export class EncodedStream {
   private async encoderFor(frame: RawFrame): Promise<Encoder | undefined> {
     const current = this.encoder;
     const pixelFormat = frame.format === 'i444' ? 'yuv444p' : 'yuv420p';
-    if (current && current.settings.width === frame.width && current.settings.height === frame.height && current.settings.pixelFormat === pixelFormat) return current;
+    const same = current && current.settings.width === frame.width && current.settings.height === frame.height && current.settings.pixelFormat === pixelFormat && current.settings.fps === this.fps;
+    if (same) return current;
     current?.close();
     this.encoder = undefined;
     try {
       const settings: EncoderSettings = {
         ...this.options.settings,
+        fps: this.fps,
         pixelFormat,
         width: frame.width,
         height: frame.height,
@@ -219,7 +228,7 @@ export class EncodedStream {
         this.encoder = undefined;
         return undefined;
       }
-      this.options.logger.info({ encoder: this.encoder.name, ...settings }, current ? 'encoder reopened for a new picture size' : 'encoder open');
+      this.options.logger.info({ encoder: this.encoder.name, ...settings }, current ? 'encoder reopened: the picture size, layout or frame rate changed' : 'encoder open');
     } catch (err) {
       this.fail(err as Error);
       return undefined;

@@ -93,6 +93,7 @@ export class EncodedPipeline implements MediaPipeline {
 
   async reconfigureCapture(settings: CaptureSettings): Promise<void> {
     this.captureSettings = { ...settings, format: this.captureSettings?.format ?? 'i420' };
+    this.stream.setFps(settings.fps);
     await this.options.capture.reconfigure(this.captureSettings);
     // The encoder reopens at the new size by itself; a new rate alone needs a keyframe to resync.
     this.stream.requestKeyframe('quality');
