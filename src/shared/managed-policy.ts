@@ -59,7 +59,7 @@ export const QUALITY_PRESETS = ['auto', 'low-latency', 'balanced', 'high-quality
 export const SettingsShape = {
   rememberCredentials: z.boolean().describe('Keep the refresh token (encrypted by the OS) so the user stays signed in across restarts. Lock to false to forbid credential saving.'),
   clipboard: z.enum(CLIPBOARD_MODES).describe('Clipboard sync allowed by this client: off, host-to-client, client-to-host or both. The broker\'s session policy can only narrow it further.'),
-  fileTransfer: z.boolean().describe('Allow file transfer in sessions (also needs the broker\'s session policy to allow it).'),
+  fileTransfer: z.boolean().describe('Reserved for file transfer, which does not exist yet: accepted so policy files stay valid, no effect today.'),
   forceRelay: z.boolean().describe('Send all media through the studio\'s TURN relay (iceTransportPolicy "relay"), never peer to peer.'),
   autoUpdate: z.boolean().describe('Check for and install updates from updateUrl.'),
   updateUrl: z
