@@ -2,7 +2,8 @@
  * Input fidelity on a real desktop: a Chromium page on Xvfb (the demo
  * desktop, which logs its DOM events) driven through a real HostSession with
  * the XTEST injector, from an in-process WebRTC client. What the page and
- * the X server see is what an artist's application would see.
+ * the X server see is what an artist's application would see. The client is
+ * wrtc, which cannot decode H.264, so the session runs the wrtc pipeline.
  */
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,6 +18,7 @@ import { HEARTBEAT_TIMEOUT_MS } from '../../src/host/input/input-router.js';
 import { XTestInjector } from '../../src/host/input/xtest-injector.js';
 import { HostSession, type SessionEndReason } from '../../src/host/session.js';
 import { createClientPeer, type ClientPeer } from '../host/helpers/client-peer.js';
+import { openWrtcPipeline } from '../host/helpers/wrtc-pipeline.js';
 import { x11HeldState } from '../host/helpers/x11-state.js';
 import { startDesktop, type HostEvent } from './fixtures.js';
 
@@ -85,13 +87,15 @@ describe('host input on a real desktop application', () => {
       });
     });
     const ref: { client?: ClientPeer } = {};
+    const capture = new X11GrabCapture({ display: display.display });
     session = new HostSession({
       sessionId: 'e2e-input',
       user: 'alice',
       iceServers: [],
       policy: DEFAULT_SESSION_POLICY,
       fps: 30,
-      capture: new X11GrabCapture({ display: display.display }),
+      capture,
+      openPipeline: openWrtcPipeline(capture, DEFAULT_SESSION_POLICY, logger),
       openInjector: () => XTestInjector.open(display.display, logger),
       openClipboard: () => X11Clipboard.open(display.display, logger),
       logger,

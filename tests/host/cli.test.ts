@@ -77,7 +77,10 @@ describe('backlot-host CLI', () => {
     });
 
     it('streams the screen, injects input and shuts down cleanly on SIGTERM', async () => {
-      cli = runCli(['run', '--broker', broker.url, '--fps', '30'], {
+      // The client stand-in is wrtc, which cannot decode H.264: without --pipeline wrtc the
+      // agent's probe picks the encoded pipeline, and the session ends at the offer with
+      // ERR_CODEC_UNAVAILABLE (no format both allowed and offered).
+      cli = runCli(['run', '--broker', broker.url, '--fps', '30', '--pipeline', 'wrtc'], {
         DISPLAY: xvfb.display,
         BACKLOT_WORKSTATION: 'ws-demo',
         BACKLOT_HOST_SECRET: SECRET,
@@ -131,6 +134,7 @@ describe('backlot-host CLI', () => {
       for (const line of lines) expect(() => JSON.parse(line) as unknown).not.toThrow();
       expect(cli.stdout()).not.toContain(SECRET);
       expect(lines.some((l) => l.includes('session ended'))).toBe(true);
+      expect(lines.some((l) => l.includes('"pipeline":"wrtc"'))).toBe(true);
     });
   });
 });

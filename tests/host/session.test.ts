@@ -1,4 +1,8 @@
-/** HostSession over a real loopback WebRTC connection to an in-process client peer. */
+/**
+ * HostSession over a real loopback WebRTC connection to an in-process client
+ * peer. That peer is wrtc (it cannot decode H.264), so the session runs the
+ * wrtc pipeline (helpers/wrtc-pipeline.ts).
+ */
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { encodeInput } from '../../src/shared/input.js';
@@ -9,6 +13,7 @@ import { HostSession, type SessionEndReason } from '../../src/host/session.js';
 import { createClientPeer, type ClientPeer } from './helpers/client-peer.js';
 import { RecordingInjector } from './helpers/recording-injector.js';
 import { SyntheticCapture } from './helpers/synthetic-capture.js';
+import { openWrtcPipeline } from './helpers/wrtc-pipeline.js';
 
 const logger = pino({ level: 'silent' });
 
@@ -57,6 +62,7 @@ function setup(policy: SessionPolicy = DEFAULT_SESSION_POLICY, clipboard?: Clipb
   const logs: string[] = [];
   // The client peer is created after the session, which signals to it.
   const peerRef: { client?: ClientPeer } = {};
+  const sessionLogger = pino({ level: 'info' }, { write: (line: string) => void logs.push((JSON.parse(line) as { msg: string }).msg) });
   const session = new HostSession({
     sessionId: 'sess-1',
     user: 'alice',
@@ -64,9 +70,10 @@ function setup(policy: SessionPolicy = DEFAULT_SESSION_POLICY, clipboard?: Clipb
     policy,
     fps: 30,
     capture,
+    openPipeline: openWrtcPipeline(capture, policy, sessionLogger),
     openInjector: () => Promise.resolve(injector),
     ...(clipboard ? { openClipboard: () => Promise.resolve(clipboard) } : {}),
-    logger: pino({ level: 'info' }, { write: (line: string) => void logs.push((JSON.parse(line) as { msg: string }).msg) }),
+    logger: sessionLogger,
     // Through JSON, as the broker would carry it.
     sendSignal: (data) => {
       signals.push({ from: 'host', type: data.type });
@@ -149,6 +156,7 @@ describe('HostSession', () => {
       policy: DEFAULT_SESSION_POLICY,
       fps: 30,
       capture,
+      openPipeline: openWrtcPipeline(capture, DEFAULT_SESSION_POLICY, logger),
       openInjector: () => Promise.resolve(injector),
       logger,
       sendSignal: () => {},
@@ -187,7 +195,8 @@ describe('HostSession', () => {
     client.sendControl({ type: 'quality', request: { width: 160, fps: 10 } });
     const applied = await client.nextControl('quality.applied');
     expect(applied.applied).toMatchObject({ width: 160, height: 120, fps: 10 });
-    expect(capture.settings.at(-1)).toEqual({ region: { x: 0, y: 0, width: 320, height: 240 }, width: 160, height: 120, fps: 10 });
+    // (I420: what the wrtc pipeline hands libwebrtc.)
+    expect(capture.settings.at(-1)).toEqual({ region: { x: 0, y: 0, width: 320, height: 240 }, width: 160, height: 120, fps: 10, format: 'i420' });
     // The host asks for a renegotiation (simple-peer emits `renegotiate` synchronously
     // inside negotiate()) before it sends quality.applied, so by now any would be recorded.
     expect(negotiation().slice(before)).toEqual([]);
