@@ -131,11 +131,14 @@ export async function startHostAgent(input: HostAgentOptions & HostAgentDeps): P
     givenInjector ?? ((o, log) => (injectorKind === 'robot' ? openRobotInjector(log, { display: o.display }) : XTestInjector.open(o.display, log)));
   const openCursor = givenCursor ?? ((o, log) => X11CursorSource.open(o.display, log));
   const openClipboard = givenClipboard ?? ((o, log) => X11Clipboard.open(o.display, log));
-  // Probed at the primary monitor's size: a session's own size is opened again when it starts.
-  const primary = await createCapture(options, logger.child({ component: 'capture' }))
-    .monitors()
-    .then((monitors) => monitors.find((m) => m.primary) ?? monitors[0])
-    .catch(() => undefined);
+  // Probed at the primary monitor's size (the wrtc pipeline probes nothing): a session's own size is opened again when it starts.
+  const primary =
+    options.pipeline === 'wrtc'
+      ? undefined
+      : await createCapture(options, logger.child({ component: 'capture' }))
+          .monitors()
+          .then((monitors) => monitors.find((m) => m.primary) ?? monitors[0])
+          .catch(() => undefined);
   const selected = await (givenSelect ?? selectPipeline)({
     pipeline: options.pipeline,
     encoder: options.encoder,

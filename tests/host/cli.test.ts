@@ -80,7 +80,7 @@ describe('backlot-host CLI', () => {
       // The client stand-in is wrtc, which cannot decode H.264: without --pipeline wrtc the
       // agent's probe picks the encoded pipeline, and the session ends at the offer with
       // ERR_CODEC_UNAVAILABLE (no format both allowed and offered).
-      cli = runCli(['run', '--broker', broker.url, '--fps', '30', '--pipeline', 'wrtc'], {
+      cli = runCli(['run', '--broker', broker.url, '--fps', '30', '--pipeline', 'wrtc', '--capture', 'ffmpeg'], {
         DISPLAY: xvfb.display,
         BACKLOT_WORKSTATION: 'ws-demo',
         BACKLOT_HOST_SECRET: SECRET,
@@ -114,6 +114,10 @@ describe('backlot-host CLI', () => {
         const [press] = await observer.waitForEvents(1);
         expect(press!.name).toBe('KeyPress');
         expect(observer.keysymOf(press!.detail)).toBe(0x62);
+
+        // The session captures through an ffmpeg child (--capture ffmpeg), which must not outlive the agent.
+        const { stdout: during } = await execFileAsync('ps', ['-eo', 'args']);
+        expect(during).toContain(`-i ${xvfb.display}+0,0`);
 
         // SIGTERM while the key is still held: the agent must release it and report the end.
         cli.proc.kill('SIGTERM');

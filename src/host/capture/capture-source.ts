@@ -38,11 +38,20 @@ export interface RawFrame {
   height: number;
   format: FrameFormat;
   data: Uint8Array;
-  /** performance.now() when the grab started: the frame's capture time, carried into its RTP timestamp. */
+  /**
+   * The frame's capture time (performance.now()), carried into its RTP
+   * timestamp: when the grab started for the in-process capture; when the
+   * whole frame arrived on the pipe for ffmpeg, which does not say when it
+   * grabbed.
+   */
   capturedAt: number;
 }
 
-/** Where a capture delivers frames; a returned promise holds the next grab until it settles. */
+/**
+ * Where a capture delivers frames; a returned promise holds the next grab
+ * until it settles. A sink that throws or rejects is a capture failure
+ * (reported through `onFailure`), never an unhandled rejection.
+ */
 export type FrameSink = (frame: RawFrame) => void | Promise<void>;
 
 /** A rectangle of the host's desktop, in desktop pixels. */
@@ -75,7 +84,7 @@ export interface CaptureSource {
   start(settings: CaptureSettings, sink: FrameSink, onFailure: (err: HostError) => void): Promise<void>;
   /** Changes what is captured; frames keep flowing to the same sink (the peer is not renegotiated). */
   reconfigure(settings: CaptureSettings): Promise<void>;
-  /** Stops capturing and ends the track. Idempotent. */
+  /** Stops capturing; no frame reaches the sink once it resolves. Idempotent; a stopped capture is not started again. */
   stop(): Promise<void>;
   stats(): CaptureStats;
 }

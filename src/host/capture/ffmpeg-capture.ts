@@ -72,7 +72,7 @@ export class FfmpegCapture implements CaptureSource {
   }
 
   async start(settings: CaptureSettings, sink: FrameSink, onFailure: (err: HostError) => void): Promise<void> {
-    if (this.sink) throw new Error('capture already started');
+    if (this.sink || this.stopped) throw new Error('capture already started');
     this.onFailure = onFailure;
     this.sink = sink;
     await this.launch(settings);
@@ -154,14 +154,34 @@ export class FfmpegCapture implements CaptureSource {
       firstFrame,
       frames: 0,
     };
+    const sinkFailed = (err: unknown): void => {
+      if (run.stopping || this.stopped) return;
+      const failure = new HostError('ERR_CAPTURE_FAILED', `the frame sink failed: ${(err as Error).message}`, { cause: err });
+      this.options.logger?.error({ code: failure.code, err: failure.message }, 'capture failed');
+      this.stopped = true;
+      void this.kill(run);
+      this.onFailure?.(failure);
+    };
     const splitter = new FrameSplitter(frameBytes(width, height, format), (data) => {
       if (run.stopping || this.sinkBusy) return;
       const capturedAt = performance.now();
-      // The splitter reuses its buffer for the next chunk, which may arrive while an asynchronous sink still reads: it gets a copy.
-      const delivered = sink({ width, height, format, data: data.slice(), capturedAt });
+      let delivered: void | Promise<void>;
+      try {
+        // The splitter reuses its buffer for the next chunk, which may arrive while an asynchronous sink still reads: it gets a copy.
+        delivered = sink({ width, height, format, data: data.slice(), capturedAt });
+      } catch (err) {
+        sinkFailed(err);
+        return;
+      }
       if (delivered instanceof Promise) {
         this.sinkBusy = true;
-        void delivered.finally(() => (this.sinkBusy = false));
+        delivered.then(
+          () => (this.sinkBusy = false),
+          (err: unknown) => {
+            this.sinkBusy = false;
+            sinkFailed(err);
+          },
+        );
       }
       run.frames++;
       this.countFrame();

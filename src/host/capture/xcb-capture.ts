@@ -51,6 +51,8 @@ export class XcbCapture implements CaptureSource {
   private readonly unavailable: string | undefined;
   private handle: XcbHandle | undefined;
   private sink: FrameSink | undefined;
+  /** Set by the first start(), so a second one (even while the first awaits its grab) is refused. */
+  private starting = false;
   private settings: CaptureSettings | undefined;
   private frame: Uint8Array = new Uint8Array(0);
   private pending: Pending | undefined;
@@ -80,7 +82,8 @@ export class XcbCapture implements CaptureSource {
   }
 
   async start(settings: CaptureSettings, sink: FrameSink, onFailure: (err: HostError) => void): Promise<void> {
-    if (this.sink) throw new Error('capture already started');
+    if (this.starting || this.stopped) throw new Error('capture already started');
+    this.starting = true;
     const native = this.native;
     if (!native) throw new HostError('ERR_CAPTURE_START', this.unavailable ?? 'in-process capture unavailable');
     try {
@@ -93,6 +96,7 @@ export class XcbCapture implements CaptureSource {
       await this.deliver(performance.now() - first.grabMs - first.convertMs);
     } catch (err) {
       this.sink = undefined;
+      this.starting = false;
       this.close();
       if (err instanceof HostError) throw err;
       throw new HostError('ERR_CAPTURE_START', `in-process capture of ${this.options.display}: ${(err as Error).message}`, { cause: err });
@@ -184,21 +188,25 @@ export class XcbCapture implements CaptureSource {
       if (this.pending) continue;
 
       const refreshIn = IDLE_REFRESH_MS - (performance.now() - this.lastFrameAt);
-      if (refreshIn <= 0 && !force) {
-        await this.deliver(performance.now());
-        continue;
-      }
+      // Which step threw: the grab (the X server) or the sink (the encoder stage), for the failure's message.
+      let step = 'in-process capture failed';
       try {
+        if (refreshIn <= 0 && !force) {
+          step = 'the frame sink failed';
+          await this.deliver(performance.now());
+          continue;
+        }
         const result = await native.next(this.handle!, this.frame, Math.min(Math.max(0, refreshIn), MAX_WAIT_SLICE_MS), force);
         force = false;
         if (this.stopped) break;
         if (result.captured) {
           this.grabTimes.push(result.grabMs + result.convertMs);
+          step = 'the frame sink failed';
           await this.deliver(performance.now() - result.grabMs - result.convertMs);
         }
       } catch (err) {
         if (this.stopped) break;
-        const failure = new HostError('ERR_CAPTURE_FAILED', `in-process capture failed: ${(err as Error).message}`, { cause: err });
+        const failure = new HostError('ERR_CAPTURE_FAILED', `${step}: ${(err as Error).message}`, { cause: err });
         this.options.logger?.error({ code: failure.code, err: failure.message }, 'capture failed');
         this.stopped = true;
         // (re-read: a reconfigure may have arrived while the grab was in flight)
