@@ -37,6 +37,13 @@ export const SessionPolicy = z.strictObject({
    * false keeps every session 4:2:0.
    */
   chroma444: z.boolean(),
+  /**
+   * Which encoders the host may use: `auto` lets its probe pick (hardware
+   * first); `software` keeps the workstation's GPU for the artist's work
+   * (renders, viewports) and encodes with libx264, whatever the agent's
+   * own `--encoder` says.
+   */
+  videoEncoder: z.enum(['auto', 'software']),
 });
 export type SessionPolicy = z.infer<typeof SessionPolicy>;
 
@@ -51,4 +58,5 @@ export const DEFAULT_SESSION_POLICY: SessionPolicy = {
   maxBitrateKbps: 50_000,
   codecs: ['H264', 'VP8', 'VP9', 'AV1'],
   chroma444: true,
+  videoEncoder: 'auto',
 };

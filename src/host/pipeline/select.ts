@@ -85,19 +85,34 @@ export interface PipelineInputs {
   logger: Logger;
 }
 
+/** Software encoders: what a session may use when its policy keeps the GPU for the artist. */
+const SOFTWARE_ENCODERS: readonly AvEncoderName[] = ['libx264', 'libsvtav1'];
+
+/** The encoders a session may open: the agent's choice, narrowed by the session policy's `videoEncoder`. */
+export function sessionEncoders(selected: SelectedPipeline, policy: SessionPolicy): AvEncoderName[] {
+  if (policy.videoEncoder === 'auto') return selected.encoders;
+  const software = selected.encoders.filter((e) => SOFTWARE_ENCODERS.includes(e));
+  // The studio's rule wins over the agent's --encoder: libx264 even when the probe did not keep it.
+  if (software.length === 0 && selected.native?.encoders().includes('libx264')) return ['libx264'];
+  return software;
+}
+
 /** Builds the selected pipeline for one session. */
 export function openPipeline(selected: SelectedPipeline, inputs: PipelineInputs, events: PipelineEvents): MediaPipeline {
   const { capture, policy, iceServers, quality, logger } = inputs;
   if (selected.kind === 'wrtc' || !selected.native) {
     return new WrtcPipeline({ ...events, capture, policy, iceServers, maxKbps: quality.maxBitrateKbps, logger });
   }
+  const encoders = sessionEncoders(selected, policy);
+  if (encoders.length === 0) throw new HostError('ERR_CODEC_UNAVAILABLE', `the session policy allows only software encoders, and this host has none (${selected.encoders.join(', ')})`);
+  if (encoders[0] !== selected.encoders[0]) logger.info({ encoders, probed: selected.encoders }, 'session policy: software encoding only');
   return new EncodedPipeline({
     ...events,
     capture,
     policy,
     iceServers,
-    encoders: selected.encoders,
-    openEncoder: avEncoderFactory(selected.native, selected.encoders),
+    encoders,
+    openEncoder: avEncoderFactory(selected.native, encoders),
     colour: CAPTURE_COLOUR,
     startKbps: quality.maxBitrateKbps,
     maxKbps: quality.maxBitrateKbps,
