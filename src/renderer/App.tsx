@@ -87,6 +87,7 @@ function Client({ broker, shell, startup, mode }: { broker: BrokerApi; shell: Ba
       broker,
       clipboard,
       quality: prefs.prefs.quality,
+      fullColour: prefs.prefs.fullColour,
       resume: shell !== null && mode.kind === 'main',
       sessionWindow,
       windows,
@@ -96,19 +97,20 @@ function Client({ broker, shell, startup, mode }: { broker: BrokerApi; shell: Ba
   const view = useSelector(actor, (s) => (s.hasTag('login') ? 'login' : s.hasTag('session') ? 'session' : 'workstations'));
   const over = useSelector(actor, (s) => s.hasTag('over'));
   const quality = useSelector(actor, (s) => s.context.quality);
+  const fullColour = useSelector(actor, (s) => s.context.fullColour);
   useSessionStateReport(actor, shell, sessionWindow);
 
-  // Remember the person's quality choices for the next session.
+  // Remember the person's quality choices (and full colour) for the next session.
   const prefsRef = useRef(prefs);
   prefsRef.current = prefs;
   useEffect(() => {
     const p = prefsRef.current;
-    if (p.prefs.quality === quality) return;
-    const next = { ...p.prefs, quality };
+    if (p.prefs.quality === quality && p.prefs.fullColour === fullColour) return;
+    const next = { ...p.prefs, quality, fullColour };
     savePrefs(next);
     saveEffectiveSettings(next, p.locked);
     setPrefs({ ...p, prefs: next });
-  }, [quality]);
+  }, [quality, fullColour]);
 
   /** New effective settings (a profile chosen, a setting changed): preferences, quality defaults and the session's client policy follow. */
   const applySettings = useCallback(

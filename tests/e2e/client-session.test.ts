@@ -2,8 +2,10 @@
  * The client session experience end to end (issue 5), in Chromium against a
  * real broker and host agent on Xvfb: sign-in with TOTP, keyboard text with
  * symbols, pen pressure at the host's injector boundary, the stats overlay,
- * a host agent restart recovered without user action, and cancel in every
- * waiting state. Screenshots go to test-results/ for a person to judge.
+ * frame-rate changes in place, the codec list and full colour as an encoded
+ * host offers them (issue 12: H.264; 4:4:4 by reconnecting), a host agent
+ * restart recovered without user action, and cancel in every waiting state.
+ * Screenshots go to test-results/ for a person to judge.
  */
 import { Secret, TOTP } from 'otpauth';
 import type { Browser, Page } from 'playwright-core';
@@ -31,6 +33,7 @@ interface StatsHook {
   width: number;
   height: number;
   codec: string | null;
+  codecFmtp: string | null;
   bitrateKbps: number;
   packetLossPct: number;
   jitterBufferMs: number | null;
@@ -168,8 +171,11 @@ describe('client session', () => {
     console.warn('client stats sample:', JSON.stringify(s));
     expect(s.width).toBe(1280);
     expect(s.height).toBe(720);
-    // Nobody has chosen a codec yet: the broker's default policy decides, and its first (VP8) is sent.
+    // Nobody has chosen a codec yet: the broker's default policy decides, and its first (H264, the encoded host's) is sent,
+    // as Constrained Baseline 4:2:0 (full colour is off until the person turns it on).
     expect(s.codec).toBe(DEFAULT_SESSION_POLICY.codecs[0]);
+    expect(s.codec).toBe('H264');
+    expect(s.codecFmtp).toContain('profile-level-id=42e01f');
     expect(s.fpsReceived).toBeGreaterThan(5);
     expect(s.fpsReceived).toBeLessThanOrEqual(65);
     expect(s.bitrateKbps).toBeGreaterThan(0);
@@ -184,14 +190,20 @@ describe('client session', () => {
     expect(s.decodeMs!).toBeLessThan(100);
     const text = (await overlay.textContent()) ?? '';
     expect(text).toContain('1280×720');
-    expect(text).toContain(s.codec!);
+    expect(text).toContain('H.264 Constrained Baseline');
+    // How the picture is made, and why this encoder (the host's probe: libx264 on this GPU-less machine).
+    const stream = (await overlay.getByTestId('stats-stream').textContent()) ?? '';
+    expect(stream).toContain('encoded (host encoder, libdatachannel)');
+    expect(stream).toContain('libx264');
+    expect(stream).toMatch(/4:4:4\s*no/);
+    expect(await overlay.getByTestId('stats-why').textContent()).toMatch(/libx264.*chosen/);
     // Show the toolbar as a person hovering it would see it.
     await page.locator('.session-bar').hover();
     await page.screenshot({ path: `${ARTIFACTS}/client-streaming-stats.png` });
     await page.mouse.move(10, 450);
   });
 
-  it('applies frame rate and codec changes to the running stream without reconnecting', async () => {
+  it('applies a frame-rate change to the running stream without reconnecting', async () => {
     const read = () => page.evaluate(() => (window as unknown as { __backlotStats?: StatsHook }).__backlotStats!);
     // A reconnect would end the host session, which closes its injector.
     const closes = () => host.calls.filter((c) => c.method === 'close').length;
@@ -202,15 +214,58 @@ describe('client session', () => {
     await panel.getByLabel('Frame rate').selectOption('24');
     await expect.poll(async () => (await panel.getByTestId('quality-applied').textContent()) ?? '', { timeout: 10_000 }).toContain('24 fps');
     await expect.poll(async () => (await read()).fpsReceived, { timeout: 10_000 }).toBeLessThanOrEqual(26);
-    const before = (await read()).codec;
-    const other = before === 'VP8' ? 'VP9' : 'VP8';
-    await panel.getByLabel('Codec').selectOption(other);
-    await expect.poll(async () => (await read()).codec, { timeout: 15_000 }).toBe(other);
-    await page.screenshot({ path: `${ARTIFACTS}/client-settings.png` });
-    // Renegotiated in place: the host session is the same one.
+    await panel.getByLabel('Frame rate').selectOption('30');
+    await expect.poll(async () => (await panel.getByTestId('quality-applied').textContent()) ?? '', { timeout: 10_000 }).toContain('30 fps');
+    // Applied in place: the host session is the same one, and no reconnect was shown.
     expect(closes()).toBe(closesBefore);
     expect(await page.getByTestId('reconnecting').count()).toBe(0);
-    await panel.getByLabel('Frame rate').selectOption('30');
+    await panel.getByRole('button', { name: 'Close settings' }).click();
+  });
+
+  it('offers only the codecs the encoded host can send, and reconnects to apply full colour (H.264 High 4:4:4)', async () => {
+    const read = () => page.evaluate(() => (window as unknown as { __backlotStats?: StatsHook }).__backlotStats!);
+    const closes = () => host.calls.filter((c) => c.method === 'close').length;
+    await page.keyboard.press('Control+Alt+Shift+KeyQ');
+    const panel = page.getByRole('complementary', { name: 'Stream settings' });
+    await panel.waitFor({ timeout: 5_000 });
+    // The encoded host sends H.264 only: VP8, VP9 and AV1 (in the policy) are not offered.
+    const options = await panel.getByLabel('Codec').locator('option').allTextContents();
+    expect(options).toEqual(['Studio default (H264)', 'H264']);
+    expect((await read()).codec).toBe('H264');
+
+    // This headless Chromium decodes H.264 High 4:4:4 (in software), so the setting is there.
+    const fullColour = panel.getByLabel('Full colour (4:4:4)');
+    expect(await fullColour.isChecked()).toBe(false);
+    const closesBefore = closes();
+    await fullColour.check();
+    // The encoded host cannot change chroma on a running connection: a reconnect, and the person is told why.
+    const banner = page.getByTestId('reconnecting');
+    await banner.waitFor({ timeout: 5_000 });
+    expect(await banner.textContent()).toContain('Reconnecting to apply full colour…');
+    await page.screenshot({ path: `${ARTIFACTS}/client-full-colour-reconnecting.png` });
+    await banner.waitFor({ state: 'detached', timeout: 20_000 });
+    await expect.poll(async () => (await read()).codecFmtp ?? '', { timeout: 15_000 }).toContain('profile-level-id=f4001f');
+    expect((await read()).codec).toBe('H264');
+    // A new connection: the old host session ended.
+    expect(closes()).toBeGreaterThan(closesBefore);
+    await expect.poll(() => page.locator('main.session').getAttribute('data-state')).toBe('streaming');
+    const f0 = await frames();
+    await expect.poll(frames, { timeout: 10_000 }).toBeGreaterThan(f0 + 10);
+    await expect.poll(async () => (await read()).fpsDecoded, { timeout: 10_000 }).toBeGreaterThan(5);
+    // The overlay says so.
+    const overlay = page.getByTestId('stats-overlay');
+    await expect.poll(async () => (await overlay.textContent()) ?? '', { timeout: 5_000 }).toContain('H.264 High 4:4:4');
+    expect((await overlay.getByTestId('stats-stream').textContent()) ?? '').toMatch(/4:4:4\s*yes/);
+    // Saved like the other stream settings, and still on in the panel.
+    expect(await page.evaluate(() => JSON.parse(localStorage.getItem('backlot.prefs.v1') ?? '{}').fullColour)).toBe(true);
+    expect(await panel.getByLabel('Full colour (4:4:4)').isChecked()).toBe(true);
+    await page.screenshot({ path: `${ARTIFACTS}/client-settings.png` });
+
+    // And back to 4:2:0 the same way.
+    await panel.getByLabel('Full colour (4:4:4)').uncheck();
+    await banner.waitFor({ timeout: 5_000 });
+    await banner.waitFor({ state: 'detached', timeout: 20_000 });
+    await expect.poll(async () => (await read()).codecFmtp ?? '', { timeout: 15_000 }).toContain('profile-level-id=42e01f');
     await panel.getByRole('button', { name: 'Close settings' }).click();
   });
 

@@ -475,7 +475,7 @@ describe('picture stalled', () => {
 
 describe('session features', () => {
   const stats: StatsSnapshot = {
-    at: 1, rttMs: 1.2, fpsReceived: 30, fpsDecoded: 30, width: 1280, height: 720, codec: 'VP9', bitrateKbps: 900,
+    at: 1, rttMs: 1.2, fpsReceived: 30, fpsDecoded: 30, width: 1280, height: 720, codec: 'VP9', codecFmtp: 'profile-id=0', bitrateKbps: 900,
     packetLossPct: 0, packetsLost: 0, jitterBufferMs: 12, queueMs: 3, decodeMs: 2, framesDropped: 0, freezes: 0, freezeSeconds: 0,
   };
 
@@ -557,9 +557,9 @@ describe('session features', () => {
   it('changes codec on the running peer, within policy', async () => {
     const { actor, peers } = await toStreaming({ grant: () => Promise.resolve(grantWith({ codecs: ['VP9', 'VP8'] })) });
     actor.send({ type: 'codec.set', codec: 'VP8' });
-    expect(peers.last().received.at(-1)).toEqual({ type: 'codec.set', codec: 'VP8' });
+    expect(peers.last().received.at(-1)).toEqual({ type: 'codec.set', codec: 'VP8', fullColour: false });
     actor.send({ type: 'codec.set', codec: 'AV1' });
-    expect(peers.last().received.at(-1)).toEqual({ type: 'codec.set', codec: null });
+    expect(peers.last().received.at(-1)).toEqual({ type: 'codec.set', codec: null, fullColour: false });
     expect(peers.instances).toHaveLength(1);
   });
 

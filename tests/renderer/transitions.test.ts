@@ -1,11 +1,25 @@
 /** Pure `transition()` checks: the machine's logic without running actors or timers. */
 import { describe, expect, it } from 'vitest';
 import { createActor, fromCallback, initialTransition, transition } from 'xstate';
+import type { StreamDescription } from '../../src/shared/control.js';
 import { sessionMachine } from '../../src/renderer/session/machine.js';
 import type { SessionEvent } from '../../src/renderer/session/types.js';
 import { broker, grantWith } from './helpers.js';
 
 const [initial] = initialTransition(sessionMachine, { broker });
+
+/** `hello.stream` from the encoded pipeline: no ICE restart, one format per connection, 4:4:4 possible. */
+const ENCODED_HOST: StreamDescription = {
+  pipeline: 'encoded',
+  encoder: 'libx264',
+  codec: 'H264',
+  codecs: ['H264'],
+  chroma444: false,
+  chroma444Available: true,
+  codecChangeInPlace: false,
+  iceRestart: false,
+  why: 'libx264: chosen',
+};
 
 /** An unstarted stand-in, so `sendTo('peer')` resolves in a pure transition (nothing is delivered). */
 const peerRef = createActor(fromCallback(() => undefined));
@@ -37,6 +51,24 @@ describe('pure transitions', () => {
     ['answer', at({ session: { link: 'signalling' } }, { grant: grantWith() }), { type: 'peer.answered' }, { session: { link: 'iceConnecting' } }],
     ['connected', at({ session: { link: 'iceConnecting' } }, { grant: grantWith() }), { type: 'peer.connected', input: { send: () => undefined } }, { session: { link: 'streaming' } }],
     ['network blip', at({ session: { link: 'streaming' } }, { grant: grantWith() }), { type: 'peer.lost', reason: 'x', restartable: true }, { session: { link: 'iceRestart' } }],
+    [
+      'network blip, host cannot restart ICE',
+      at({ session: { link: 'streaming' } }, { grant: grantWith(), hostStream: { ...ENCODED_HOST } }),
+      { type: 'peer.lost', reason: 'x', restartable: true },
+      { session: { recovering: 'regranting' } },
+    ],
+    [
+      'full colour on, host cannot change it in place',
+      at({ session: { link: 'streaming' } }, { grant: grantWith(), hostStream: { ...ENCODED_HOST } }),
+      { type: 'fullColour.set', enabled: true },
+      { session: { recovering: 'regranting' } },
+    ],
+    [
+      'full colour on, host renegotiates',
+      at({ session: { link: 'streaming' } }, { grant: grantWith(), hostStream: { ...ENCODED_HOST, codecChangeInPlace: true, iceRestart: true } }),
+      { type: 'fullColour.set', enabled: true },
+      { session: { link: 'streaming' } },
+    ],
     ['peer gone', at({ session: { link: 'streaming' } }, { grant: grantWith() }), { type: 'peer.lost', reason: 'x', restartable: false }, { session: { recovering: 'waiting' } }],
     ['restored', at({ session: { link: 'iceRestart' } }, { grant: grantWith(), lostAt: Date.now() }), { type: 'peer.restored' }, { session: { link: 'streaming' } }],
     ['lost before ever streaming', at({ session: { link: 'iceConnecting' } }, { grant: grantWith() }), { type: 'peer.lost', reason: 'x', restartable: false }, 'failed'],
@@ -64,6 +96,14 @@ describe('pure transitions', () => {
     const sends = actions.filter((a) => a.type === 'xstate.sendTo').map((a) => a.params as { to: unknown; event: unknown; delay: unknown });
     expect(sends.map(({ event: sent, delay }) => ({ sent, delay }))).toEqual([{ sent: { type: 'ice.restart' }, delay: undefined }]);
     expect(sends[0]!.to).toBe(peerRef);
+  });
+
+  it('marks a reconnect to apply full colour with its reason and asks nothing of the old peer', () => {
+    const from = at({ session: { link: 'streaming' } }, { grant: grantWith(), hostStream: { ...ENCODED_HOST } });
+    const [s, actions] = transition(sessionMachine, from, { type: 'fullColour.set', enabled: true });
+    expect(s.context).toMatchObject({ fullColour: true, reconnectFor: 'fullColour', lostAt: expect.any(Number) });
+    expect(s.hasTag('reconnecting')).toBe(true);
+    expect(actions.filter((a) => a.type === 'xstate.sendTo')).toEqual([]);
   });
 
   it('tags every state for the UI', () => {

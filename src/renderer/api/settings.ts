@@ -12,6 +12,8 @@ import { PRESET_QUALITY } from '../shell/client-policy.js';
 
 export const ClientPrefs = z.object({
   quality: QualityRequest.default({}),
+  /** "Full colour (4:4:4)" in the stream settings: asked for wherever the studio's policy allows it. */
+  fullColour: z.boolean().default(false),
   statsVisible: z.boolean().default(false),
   /** fit: letterbox; fill: crop to the window; actual: 1:1 pixels, scrolling (the settings' `native`). */
   viewMode: z.enum(['fit', 'fill', 'actual']).default('fit'),

@@ -42,12 +42,19 @@ function usePhase(actor: Actor): string | null {
   });
 }
 
-/** "Reconnecting… next attempt in 4 s", counting down from the machine's `retryAt`. */
-function ReconnectBanner({ actor }: { actor: Actor }) {
+/** What a reconnect the client started itself is for (`reconnectFor`). */
+const RECONNECT_TITLE = { fullColour: 'Reconnecting to apply full colour…', codec: 'Reconnecting to apply the codec…' } as const;
+
+/**
+ * "Reconnecting… next attempt in 4 s", counting down from the machine's `retryAt`; "Reconnecting to
+ * apply full colour…" when the client reconnects to apply a setting the host cannot change in place.
+ */
+export function ReconnectBanner({ actor }: { actor: Actor }) {
   const reconnecting = useSelector(actor, (s) => s.hasTag('reconnecting') || (s.context.lostAt !== null && s.hasTag('connecting')));
   const retryAt = useSelector(actor, (s) => (s.matches({ session: { recovering: 'waiting' } }) ? s.context.retryAt : null));
   const restarting = useSelector(actor, (s) => s.matches({ session: { link: 'iceRestart' } }));
   const attempt = useSelector(actor, (s) => s.context.attempt);
+  const reconnectFor = useSelector(actor, (s) => s.context.reconnectFor);
   const [now, setNow] = useState(() => Date.now());
   useEffect(() => {
     if (!reconnecting) return;
@@ -63,10 +70,10 @@ function ReconnectBanner({ actor }: { actor: Actor }) {
       ? `Next attempt in ${seconds} s`
       : `Connecting${attempt > 0 ? ` (attempt ${attempt + 1})` : ''}…`;
   return (
-    <div className="reconnect" role="status" data-testid="reconnecting">
+    <div className="reconnect" role="status" data-testid="reconnecting" data-reason={reconnectFor ?? 'lost'}>
       <div className="spinner small" aria-hidden="true" />
       <div>
-        <strong>Reconnecting…</strong> <span className="muted">{detail}</span>
+        <strong>{reconnectFor ? RECONNECT_TITLE[reconnectFor] : 'Reconnecting…'}</strong> <span className="muted">{detail}</span>
       </div>
       <button onClick={() => actor.send({ type: 'session.disconnect' })}>Cancel</button>
     </div>

@@ -1,11 +1,12 @@
 import { useSelector } from '@xstate/react';
 import type { ActorRefFrom } from 'xstate';
 import { MANAGED_LABEL } from '../../shared/managed-policy.js';
-import { VIDEO_CODECS, type VideoCodec } from '../../shared/policy.js';
+import type { VideoCodec } from '../../shared/policy.js';
 import type { LockedSetting } from '../api/settings.js';
 import { withAutoFps } from '../session/backlog.js';
 import type { sessionMachine } from '../session/machine.js';
-import { BITRATE_CHOICES_KBPS, FPS_CHOICES, RESOLUTION_CHOICES } from '../session/quality.js';
+import { canDecodeFullColour, receiveCodecs, type CodecCapability } from '../session/media.js';
+import { BITRATE_CHOICES_KBPS, choosableCodecs, FPS_CHOICES, RESOLUTION_CHOICES } from '../session/quality.js';
 import type { DesktopMenu } from './AppMenu.js';
 import { ClientSettings } from './ClientSettings.js';
 
@@ -15,31 +16,45 @@ function Managed({ when }: { when: boolean }) {
 }
 
 /**
- * Stream quality for this connection, within the session's policy. Changes
- * apply on the running stream (the host rescales and re-encodes; a codec
- * change renegotiates the same connection), no reconnect.
+ * Stream quality for this connection, within the session's policy. Resolution,
+ * frame rate and bitrate apply on the running stream (the host rescales and
+ * re-encodes), no reconnect. The codec list is what both the policy and the
+ * host allow (`hello.stream.codecs`). A codec or full-colour change
+ * renegotiates the same connection where the host can
+ * (`codecChangeInPlace`), and reconnects where it cannot (the encoded
+ * pipeline sends one format per connection), with a notice.
+ *
+ * `receiveCodecs` is the browser's decoders (a parameter for tests).
  */
 export function SettingsPanel({
   actor,
   locked,
   desktop,
   onClose,
+  decoders = receiveCodecs,
 }: {
   actor: ActorRefFrom<typeof sessionMachine>;
   locked: ReadonlySet<LockedSetting>;
   desktop: DesktopMenu | null;
   onClose: () => void;
+  decoders?: () => readonly CodecCapability[] | null;
 }) {
   const policy = useSelector(actor, (s) => s.context.grant?.policy ?? null);
   const quality = useSelector(actor, (s) => s.context.quality);
   const applied = useSelector(actor, (s) => s.context.applied);
   const autoFps = useSelector(actor, (s) => s.context.autoFps);
+  const host = useSelector(actor, (s) => s.context.hostStream);
+  const fullColour = useSelector(actor, (s) => s.context.fullColour);
   if (!policy) return null;
 
   const resolutions = RESOLUTION_CHOICES.filter((r) => r.width <= policy.maxWidth && r.height <= policy.maxHeight);
   const fpsChoices = FPS_CHOICES.filter((f) => f <= policy.maxFps);
   const bitrates = BITRATE_CHOICES_KBPS.filter((b) => b <= policy.maxBitrateKbps);
-  const codecs = VIDEO_CODECS.filter((c) => policy.codecs.includes(c));
+  const codecs = choosableCodecs(policy, host);
+  const codecValue = quality.codec && codecs.includes(quality.codec) ? quality.codec : '';
+  // Offered where the studio allows 4:4:4 and this browser decodes H.264 High 4:4:4 (f4001f).
+  const offerFullColour = policy.chroma444 && canDecodeFullColour(decoders());
+  const hostLacksFullColour = host !== null && !host.chroma444Available;
   const resKey = quality.width && quality.height ? `${quality.width}x${quality.height}` : '';
 
   return (
@@ -104,10 +119,10 @@ export function SettingsPanel({
         <select
           disabled={locked.has('codec')}
           title={locked.has('codec') ? MANAGED_LABEL : undefined}
-          value={quality.codec ?? ''}
+          value={codecValue}
           onChange={(e) => actor.send({ type: 'codec.set', codec: (e.target.value || null) as VideoCodec | null })}
         >
-          <option value="">Studio default ({policy.codecs[0]})</option>
+          <option value="">Studio default ({codecs[0] ?? policy.codecs[0]})</option>
           {codecs.map((c) => (
             <option key={c} value={c}>
               {c}
@@ -116,6 +131,23 @@ export function SettingsPanel({
         </select>
         <Managed when={locked.has('codec')} />
       </label>
+      {offerFullColour && (
+        <label className="check" title="Colour at every pixel (H.264 High 4:4:4): sharp coloured text and 1-pixel lines, about a third more bandwidth">
+          <input
+            type="checkbox"
+            checked={fullColour}
+            disabled={hostLacksFullColour}
+            onChange={(e) => actor.send({ type: 'fullColour.set', enabled: e.target.checked })}
+          />
+          Full colour (4:4:4)
+          {hostLacksFullColour && (
+            <span className="muted small" data-testid="full-colour-unavailable">
+              {' '}
+              — this workstation cannot send it
+            </span>
+          )}
+        </label>
+      )}
       {desktop?.settings && <ClientSettings bridge={desktop.bridge} settings={desktop.settings} onSettings={desktop.onSettings} only="locked" />}
       <p className="muted small">
         Clipboard: {policy.clipboard === 'off' ? 'disabled by your studio' : policy.clipboard === 'both' ? 'both ways' : policy.clipboard.replace(/-/g, ' ')}

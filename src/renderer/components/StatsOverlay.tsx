@@ -2,6 +2,7 @@ import { useSelector } from '@xstate/react';
 import type { ActorRefFrom } from 'xstate';
 import type { sessionMachine } from '../session/machine.js';
 import type { StatsSnapshot } from '../session/stats.js';
+import { streamRows } from '../session/stream-info.js';
 
 const fmt = (v: number | null, digits = 0, unit = ''): string => (v === null ? '—' : `${v.toFixed(digits)}${unit}`);
 
@@ -12,7 +13,6 @@ function rows(s: StatsSnapshot): [string, string, string][] {
     ['Round trip', fmt(s.rttMs, 1, ' ms'), rttClass],
     ['Frames', `${fmt(s.fpsReceived, 0)} rx · ${fmt(s.fpsDecoded, 0)} dec`, ''],
     ['Resolution', s.width > 0 ? `${s.width}×${s.height}` : '—', ''],
-    ['Codec', s.codec ?? '—', ''],
     ['Bitrate', s.bitrateKbps >= 1000 ? `${(s.bitrateKbps / 1000).toFixed(1)} Mb/s` : `${s.bitrateKbps} kb/s`, ''],
     ['Packet loss', `${s.packetLossPct.toFixed(1)} % (${s.packetsLost})`, lossClass],
     ['Jitter buffer', fmt(s.queueMs ?? s.jitterBufferMs, 1, ' ms'), s.queueMs !== null && s.queueMs > 120 ? 'bad' : ''],
@@ -22,9 +22,13 @@ function rows(s: StatsSnapshot): [string, string, string][] {
   ];
 }
 
-/** The live numbers of the session, once a second; the only component that re-renders on stats. */
+/**
+ * The live numbers of the session, once a second, then how the picture is made (pipeline, encoder, codec
+ * and profile, 4:4:4) and the host's reason for its encoder; the only component that re-renders on stats.
+ */
 export function StatsOverlay({ actor, onClose }: { actor: ActorRefFrom<typeof sessionMachine>; onClose: () => void }) {
   const stats = useSelector(actor, (s) => s.context.stats);
+  const host = useSelector(actor, (s) => s.context.hostStream);
   return (
     <aside className="stats" aria-label="Connection statistics" data-testid="stats-overlay">
       <header>
@@ -44,6 +48,19 @@ export function StatsOverlay({ actor, onClose }: { actor: ActorRefFrom<typeof se
         </dl>
       ) : (
         <p className="muted">Collecting…</p>
+      )}
+      <dl className="stream" data-testid="stats-stream">
+        {streamRows(host, stats).map(([k, v]) => (
+          <div key={k}>
+            <dt>{k}</dt>
+            <dd>{v}</dd>
+          </div>
+        ))}
+      </dl>
+      {host?.why && (
+        <p className="why small muted" data-testid="stats-why" title="Why the workstation runs this encoder (its start-up probe)">
+          {host.why}
+        </p>
       )}
     </aside>
   );

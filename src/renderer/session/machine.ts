@@ -9,7 +9,12 @@
  *
  * Every waiting state has a timeout; a lost connection tries an ICE restart
  * on the same peer first, then fresh grants and peers with exponential
- * backoff, and gives up after RECONNECT.giveUpAfterMs. `session.disconnect`
+ * backoff, and gives up after RECONNECT.giveUpAfterMs. A host that said it
+ * cannot restart ICE (`hello.stream.iceRestart === false`, the encoded
+ * pipeline: libdatachannel refuses a restarted offer) gets a fresh grant at
+ * once instead (issue 12). A codec or full-colour change that such a host
+ * cannot apply in place (`codecChangeInPlace === false`) reconnects too,
+ * marked with `reconnectFor` for the banner; other hosts renegotiate. `session.disconnect`
  * cancels from any session state and `auth.cancel` from any sign-in state.
  * A picture with no frames and no word from the host for LIVENESS.stallAfterMs
  * is `stalled` (same peer, clears on the next frame or pong) before ICE notices.
@@ -27,6 +32,7 @@
  */
 import { assign, cancel, enqueueActions, raise, sendTo, setup } from 'xstate';
 import type { QualityRequest } from '../../shared/control.js';
+import type { VideoCodec } from '../../shared/policy.js';
 import type { SessionGrant } from '../../shared/protocol.js';
 import { hasRelay, narrowGrant, OPEN_CLIENT_POLICY } from '../shell/client-policy.js';
 import { sameBroker } from '../shell/profiles.js';
@@ -34,9 +40,18 @@ import { grantActor, loginActor, resumeActor, toFailure, totpActor, workstationP
 import { peerActor, type InputSink, type PeerInput } from './peer.js';
 import { backoffDelay, isRetryable, LIVENESS, reconnectExpired, TIMEOUTS } from './policy.js';
 import { BACKLOG_INTERVALS, isBacklogged, lowerFps, withAutoFps } from './backlog.js';
-import { allowedCodec, clampQuality, clipboardAllowed, clipboardFits } from './quality.js';
+import {
+  allowedCodec,
+  changesInPlace,
+  clampQuality,
+  clipboardAllowed,
+  clipboardFits,
+  codecNeedsReconnect,
+  fullColourNeedsReconnect,
+  wantsFullColour,
+} from './quality.js';
 import type { StatsSnapshot } from './stats.js';
-import type { Failure, MachineInput, SessionContext, SessionEvent } from './types.js';
+import type { Failure, MachineInput, ReconnectReason, SessionContext, SessionEvent } from './types.js';
 
 export { LIVENESS, TIMEOUTS, RECONNECT } from './policy.js';
 export type { Failure, SessionContext, SessionEvent } from './types.js';
@@ -54,7 +69,20 @@ const STALL_TIMER = 'stallTimer';
 /** Session fields that belong to one connection and are cleared when it is over. */
 const emptySession: Pick<
   SessionContext,
-  'grant' | 'stream' | 'input' | 'stats' | 'cursor' | 'applied' | 'backlogIntervals' | 'autoFps' | 'monitors' | 'lostAt' | 'attempt' | 'retryAt'
+  | 'grant'
+  | 'stream'
+  | 'input'
+  | 'stats'
+  | 'cursor'
+  | 'applied'
+  | 'hostStream'
+  | 'reconnectFor'
+  | 'backlogIntervals'
+  | 'autoFps'
+  | 'monitors'
+  | 'lostAt'
+  | 'attempt'
+  | 'retryAt'
 > = {
   grant: null,
   stream: null,
@@ -62,6 +90,8 @@ const emptySession: Pick<
   stats: null,
   cursor: null,
   applied: null,
+  hostStream: null,
+  reconnectFor: null,
   backlogIntervals: 0,
   autoFps: null,
   monitors: [],
@@ -69,6 +99,16 @@ const emptySession: Pick<
   attempt: 0,
   retryAt: null,
 };
+
+/**
+ * A lost connection while streaming (or stalled): a fresh grant at once where the host cannot restart
+ * ICE, an ICE restart on the same peer where it can and the peer is still there, else the backoff.
+ */
+const PATH_LOST = [
+  { guard: { type: 'freshGrantAtOnce', params: ({ event }: { event: Extract<SessionEvent, { type: 'peer.lost' }> }) => ({ restartable: event.restartable }) }, target: '#client.session.recovering.regranting', actions: 'markLost' },
+  { guard: { type: 'restartable', params: ({ event }: { event: Extract<SessionEvent, { type: 'peer.lost' }> }) => ({ restartable: event.restartable }) }, target: 'iceRestart', actions: 'markLost' },
+  { target: '#client.session.recovering', actions: 'markLost' },
+] as const;
 
 export const sessionMachine = setup({
   types: {
@@ -105,6 +145,20 @@ export const sessionMachine = setup({
     retryable: ({ context }, params: { code: string }) => context.lostAt !== null && isRetryable(params.code),
     reconnectExpired: ({ context }) => reconnectExpired(Date.now(), context.lostAt),
     restartable: (_, params: { restartable: boolean }) => params.restartable,
+    /**
+     * The path dropped (ICE disconnected) on a host that said an ICE restart cannot recover it
+     * (`hello.stream.iceRestart === false`): waiting TIMEOUTS.iceRestart for nothing would only delay
+     * the fresh grant that can.
+     */
+    freshGrantAtOnce: ({ context }, params: { restartable: boolean }) => params.restartable && context.hostStream?.iceRestart === false,
+    /** The host renegotiates codec and chroma changes on the running connection (or has not said otherwise). */
+    changesInPlace: ({ context }) => changesInPlace(context.hostStream),
+    /** The codec chosen changes what this host sends, and only a new connection can apply it. */
+    codecNeedsReconnect: ({ context }, params: { codec: VideoCodec | null }) =>
+      context.grant !== null && codecNeedsReconnect(allowedCodec(params.codec, context.grant.policy), context.grant.policy, context.hostStream),
+    /** Full colour switched so that this host would send the other chroma, and only a new connection can apply it. */
+    fullColourNeedsReconnect: ({ context }, params: { enabled: boolean }) =>
+      context.grant !== null && fullColourNeedsReconnect(params.enabled, context.grant.policy, context.hostStream),
     /** Frames have queued in front of the decoder for a few seconds and a lower frame rate exists (backlog.ts). */
     decoderFallingBehind: ({ context }, params: { stats: StatsSnapshot }) => {
       const fps = context.applied?.fps;
@@ -142,7 +196,24 @@ export const sessionMachine = setup({
     }),
     /** The first loss starts the give-up clock; later losses during recovery keep it. */
     markLost: assign({ lostAt: ({ context }) => context.lostAt ?? Date.now() }),
-    markHealthy: assign({ lostAt: null, attempt: 0, retryAt: null }),
+    markHealthy: assign({ lostAt: null, attempt: 0, retryAt: null, reconnectFor: null }),
+    /** A reconnect the client starts itself, to apply a setting the host cannot change on this connection. */
+    reconnectToApply: assign((_, params: { reason: ReconnectReason }) => ({ reconnectFor: params.reason })),
+    setCodec: assign(({ context }, params: { codec: VideoCodec | null }) => ({ quality: { ...context.quality, codec: params.codec ?? undefined } })),
+    setFullColour: assign((_, params: { enabled: boolean }) => ({ fullColour: params.enabled })),
+    /** The host picks the format from our offer's order: a new order, renegotiated on the running peer. */
+    renegotiateCodecs: sendTo('peer', ({ context }) => ({
+      type: 'codec.set' as const,
+      codec: context.grant ? allowedCodec(context.quality.codec, context.grant.policy) : null,
+      fullColour: context.grant ? wantsFullColour(context.fullColour, context.grant.policy) : false,
+    })),
+    /** What the host says it applies and how it sends the picture (`hello`, `quality.applied`). */
+    keepHostState: assign((_, params: { message: Extract<SessionEvent, { type: 'peer.control' }>['message'] }) => {
+      const m = params.message;
+      if (m.type === 'hello') return { applied: m.applied, monitors: m.monitors, hostStream: m.stream ?? null };
+      if (m.type === 'quality.applied') return { applied: m.applied };
+      return {};
+    }),
     keepInput: assign((_, params: { input: InputSink }) => ({ input: params.input })),
     /**
      * Streaming: without a sign of life (`peer.alive`) for LIVENESS.stallAfterMs the picture has
@@ -204,6 +275,7 @@ export const sessionMachine = setup({
     workstationsUpdatedAt: null,
     workstationId: null,
     quality: input.quality ?? {},
+    fullColour: input.fullColour === true,
     clipboardText: null,
     failure: null,
     ended: null,
@@ -355,6 +427,9 @@ export const sessionMachine = setup({
           { target: 'ended', actions: assign({ ended: { code: 'cancelled', message: 'You cancelled the connection.' } }) },
         ],
         'quality.set': { actions: [{ type: 'setQuality', params: ({ event }) => ({ request: event.request }) }, 'sendQuality'] },
+        // Between connections a codec or full-colour choice is only kept: the next peer's offer carries it.
+        'codec.set': { actions: { type: 'setCodec', params: ({ event }) => ({ codec: event.codec }) } },
+        'fullColour.set': { actions: { type: 'setFullColour', params: ({ event }) => ({ enabled: event.enabled }) } },
         'peer.stream': { actions: assign({ stream: ({ event }) => event.stream }) },
         'peer.stats': [
           {
@@ -391,6 +466,7 @@ export const sessionMachine = setup({
             input: ({ context }): PeerInput => ({
               grant: context.grant!,
               codec: allowedCodec(context.quality.codec, context.grant!.policy),
+              fullColour: wantsFullColour(context.fullColour, context.grant!.policy),
               forceRelay: context.clientPolicy.forceRelay,
             }),
           },
@@ -415,10 +491,7 @@ export const sessionMachine = setup({
               },
               {
                 guard: ({ event }) => event.message.type === 'hello' || event.message.type === 'quality.applied',
-                actions: assign({
-                  applied: ({ event }) => (event.message.type === 'hello' || event.message.type === 'quality.applied' ? event.message.applied : null),
-                  monitors: ({ context, event }) => (event.message.type === 'hello' ? event.message.monitors : context.monitors),
-                }),
+                actions: { type: 'keepHostState', params: ({ event }) => ({ message: event.message }) },
               },
             ],
             'clipboard.local': {
@@ -432,14 +505,31 @@ export const sessionMachine = setup({
                 sendTo('peer', ({ event }) => ({ type: 'control.send' as const, message: { type: 'clipboard' as const, text: event.text } })),
               ],
             },
-            'codec.set': {
-              actions: [
-                assign({ quality: ({ context, event }) => ({ ...context.quality, codec: event.codec ?? undefined }) }),
+            'codec.set': [
+              {
+                // An encoded host sends one format per connection: a new one needs a new connection (fresh grant, new offer).
+                guard: { type: 'codecNeedsReconnect', params: ({ event }) => ({ codec: event.codec }) },
+                target: '#client.session.recovering.regranting',
+                actions: [{ type: 'setCodec', params: ({ event }) => ({ codec: event.codec }) }, 'markLost', { type: 'reconnectToApply', params: { reason: 'codec' } }],
+              },
+              {
+                guard: 'changesInPlace',
                 // The host picks the codec from its wish (the quality request) and our offer's order: tell it both.
-                'sendQuality',
-                sendTo('peer', ({ context, event }) => ({ type: 'codec.set' as const, codec: context.grant ? allowedCodec(event.codec, context.grant.policy) : null })),
-              ],
-            },
+                actions: [{ type: 'setCodec', params: ({ event }) => ({ codec: event.codec }) }, 'sendQuality', 'renegotiateCodecs'],
+              },
+              // Already what the host sends: kept, and the wish told to the host.
+              { actions: [{ type: 'setCodec', params: ({ event }) => ({ codec: event.codec }) }, 'sendQuality'] },
+            ],
+            'fullColour.set': [
+              {
+                guard: { type: 'fullColourNeedsReconnect', params: ({ event }) => ({ enabled: event.enabled }) },
+                target: '#client.session.recovering.regranting',
+                actions: [{ type: 'setFullColour', params: ({ event }) => ({ enabled: event.enabled }) }, 'markLost', { type: 'reconnectToApply', params: { reason: 'fullColour' } }],
+              },
+              { guard: 'changesInPlace', actions: [{ type: 'setFullColour', params: ({ event }) => ({ enabled: event.enabled }) }, 'renegotiateCodecs'] },
+              // This host sends the same either way (no 4:4:4 here): only the preference changes.
+              { actions: { type: 'setFullColour', params: ({ event }) => ({ enabled: event.enabled }) } },
+            ],
             'keyframe.request': { actions: sendTo('peer', { type: 'control.send', message: { type: 'keyframe' } }) },
           },
           initial: 'signalling',
@@ -492,10 +582,7 @@ export const sessionMachine = setup({
               on: {
                 'peer.alive': { actions: ['disarmStallTimer', 'armStallTimer'] },
                 'picture.stalled': 'stalled',
-                'peer.lost': [
-                  { guard: { type: 'restartable', params: ({ event }) => ({ restartable: event.restartable }) }, target: 'iceRestart', actions: 'markLost' },
-                  { target: '#client.session.recovering', actions: 'markLost' },
-                ],
+                'peer.lost': PATH_LOST,
               },
             },
             /**
@@ -508,10 +595,7 @@ export const sessionMachine = setup({
               tags: ['streaming', 'stalled'],
               on: {
                 'peer.alive': 'streaming',
-                'peer.lost': [
-                  { guard: { type: 'restartable', params: ({ event }) => ({ restartable: event.restartable }) }, target: 'iceRestart', actions: 'markLost' },
-                  { target: '#client.session.recovering', actions: 'markLost' },
-                ],
+                'peer.lost': PATH_LOST,
               },
             },
             iceRestart: {

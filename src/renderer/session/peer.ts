@@ -17,7 +17,7 @@ import { ClientControl, HostControl } from '../../shared/control.js';
 import { encodeInput, type InputMessage } from '../../shared/input.js';
 import type { VideoCodec } from '../../shared/policy.js';
 import { BrokerToClient, parseJson, type ClientToBroker, type SessionGrant } from '../../shared/protocol.js';
-import { minimiseJitterBuffer, orderCodecs } from './media.js';
+import { minimiseJitterBuffer, orderCodecs, receiveCodecs } from './media.js';
 import { isDeliberateEnd, LIVENESS } from './policy.js';
 import { computeStats, readRawStats, STATS_INTERVAL_MS, type RawVideoStats, type StatsSnapshot } from './stats.js';
 
@@ -44,7 +44,10 @@ export type PeerEvent =
   | { type: 'peer.answered' }
   | { type: 'peer.stream'; stream: MediaStream }
   | { type: 'peer.connected'; input: InputSink }
-  /** The connection dropped; `restartable` when the same peer may recover with an ICE restart. */
+  /**
+   * The connection dropped; `restartable` when the peer is still there (ICE disconnected), so an ICE
+   * restart could recover it where the host supports one (`hello.stream.iceRestart`).
+   */
   | { type: 'peer.lost'; reason: string; restartable: boolean }
   | { type: 'peer.restored' }
   /** The host or broker ended the session on purpose. */
@@ -59,13 +62,16 @@ export type PeerEvent =
 /** What the machine tells the peer actor. */
 export type PeerCommand =
   | { type: 'control.send'; message: ClientControl }
-  | { type: 'codec.set'; codec: VideoCodec | null }
+  /** A new codec order (the person's codec, full colour or not), renegotiated on this peer. */
+  | { type: 'codec.set'; codec: VideoCodec | null; fullColour: boolean }
   | { type: 'ice.restart' };
 
 export interface PeerInput {
   grant: SessionGrant;
   /** The person's preferred codec, tried first when the policy allows it. */
   codec: VideoCodec | null;
+  /** Ask for full colour: H.264 High 4:4:4 first among the H.264 formats (already within policy). */
+  fullColour: boolean;
   /** Only TURN relays, never a direct path (the client policy's forceRelay). */
   forceRelay?: boolean;
 }
@@ -110,9 +116,9 @@ export const peerActor = fromCallback<PeerCommand, PeerInput, PeerEvent>(({ send
   const pc = internals._pc;
   peer.addTransceiver('video', { direction: 'recvonly' });
   const transceiver = pc.getTransceivers().find((t) => t.receiver.track.kind === 'video');
-  const applyCodecOrder = (preferred: VideoCodec | null): boolean => {
-    const caps = typeof RTCRtpReceiver.getCapabilities === 'function' ? RTCRtpReceiver.getCapabilities('video') : null;
-    const ordered = caps ? orderCodecs(caps.codecs, grant.policy.codecs, preferred) : null;
+  const applyCodecOrder = (preferred: VideoCodec | null, fullColour: boolean): boolean => {
+    const caps = receiveCodecs();
+    const ordered = caps ? orderCodecs(caps, grant.policy.codecs, preferred, fullColour) : null;
     if (!transceiver || !ordered || typeof transceiver.setCodecPreferences !== 'function') return false;
     try {
       transceiver.setCodecPreferences(ordered);
@@ -122,7 +128,7 @@ export const peerActor = fromCallback<PeerCommand, PeerInput, PeerEvent>(({ send
       return false;
     }
   };
-  applyCodecOrder(input.codec);
+  applyCodecOrder(input.codec, input.fullColour);
   if (transceiver) minimiseJitterBuffer(transceiver.receiver);
 
   // simple-peer supports a single data channel of its own; ours are
@@ -283,7 +289,7 @@ export const peerActor = fromCallback<PeerCommand, PeerInput, PeerEvent>(({ send
       }
       case 'codec.set':
         // A new codec order takes effect with a renegotiation on the same peer: no reconnect.
-        if (applyCodecOrder(command.codec)) internals.negotiate();
+        if (applyCodecOrder(command.codec, command.fullColour)) internals.negotiate();
         return;
       case 'ice.restart':
         try {

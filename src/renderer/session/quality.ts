@@ -2,7 +2,7 @@
  * The person's stream settings, kept within what the session's policy allows,
  * and the clipboard rules of the policy. Pure, so the rules are unit-tested.
  */
-import type { QualityRequest } from '../../shared/control.js';
+import type { QualityRequest, StreamDescription } from '../../shared/control.js';
 import type { SessionPolicy, VideoCodec } from '../../shared/policy.js';
 
 /** Frame rates and resolutions offered in the settings panel (filtered by policy). */
@@ -30,6 +30,44 @@ export function clampQuality(request: QualityRequest, policy: SessionPolicy): Qu
 /** The codec to prefer, if the policy allows it. */
 export function allowedCodec(codec: VideoCodec | null | undefined, policy: SessionPolicy): VideoCodec | null {
   return codec && policy.codecs.includes(codec) ? codec : null;
+}
+
+/**
+ * The codecs the person may choose: the policy's, in its order, that the host
+ * said it can send this session (`hello.stream.codecs`); before the host has
+ * said, the policy's.
+ */
+export function choosableCodecs(policy: SessionPolicy, host: StreamDescription | null): VideoCodec[] {
+  return host ? policy.codecs.filter((c) => host.codecs.includes(c)) : [...policy.codecs];
+}
+
+/** The codec the host is expected to send for the person's choice: that codec if it can, else the first it can. */
+export function expectedCodec(choice: VideoCodec | null | undefined, policy: SessionPolicy, host: StreamDescription | null): VideoCodec | null {
+  const codecs = choosableCodecs(policy, host);
+  return choice && codecs.includes(choice) ? choice : (codecs[0] ?? null);
+}
+
+/** Full colour is asked for (in the offer's codec order) only where the session's policy allows it. */
+export function wantsFullColour(enabled: boolean, policy: SessionPolicy): boolean {
+  return enabled && policy.chroma444;
+}
+
+/** Whether the host applies a codec or chroma change by renegotiating the running connection (true before it has said). */
+export function changesInPlace(host: StreamDescription | null): boolean {
+  return host === null || host.codecChangeInPlace;
+}
+
+/** A codec choice that changes what an encoded host sends, which only a new connection can apply. */
+export function codecNeedsReconnect(choice: VideoCodec | null, policy: SessionPolicy, host: StreamDescription | null): boolean {
+  if (changesInPlace(host) || host!.codec === undefined) return false;
+  const next = expectedCodec(choice, policy, host);
+  return next !== null && next !== host!.codec;
+}
+
+/** A full-colour switch that changes what an encoded host sends (it can send 4:4:4 and sends the other), which only a new connection can apply. */
+export function fullColourNeedsReconnect(enabled: boolean, policy: SessionPolicy, host: StreamDescription | null): boolean {
+  if (changesInPlace(host) || !host!.chroma444Available) return false;
+  return host!.chroma444 !== wantsFullColour(enabled, policy);
 }
 
 export type ClipboardDirection = 'host-to-client' | 'client-to-host';

@@ -26,6 +26,8 @@ export interface RawVideoStats {
   width: number;
   height: number;
   codec: string | null;
+  /** The codec's fmtp line (`sdpFmtpLine`): the H.264 profile-level-id, VP9 profile-id, AV1 profile. */
+  codecFmtp: string | null;
   rttMs: number | null;
 }
 
@@ -39,6 +41,8 @@ export interface StatsSnapshot {
   width: number;
   height: number;
   codec: string | null;
+  /** The decoded format's fmtp line, e.g. `level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=f4001f` (4:4:4). */
+  codecFmtp: string | null;
   bitrateKbps: number;
   /** Lost packets over the last interval, percent of those expected. */
   packetLossPct: number;
@@ -91,6 +95,7 @@ export function readRawStats(report: StatsLike): RawVideoStats | null {
     width: num(inbound.frameWidth),
     height: num(inbound.frameHeight),
     codec: mime,
+    codecFmtp: typeof codec?.sdpFmtpLine === 'string' ? codec.sdpFmtpLine : null,
     rttMs: typeof rtt === 'number' ? rtt * 1000 : null,
   };
 }
@@ -114,6 +119,7 @@ export function computeStats(prev: RawVideoStats | null, cur: RawVideoStats, at:
     width: cur.width,
     height: cur.height,
     codec: cur.codec,
+    codecFmtp: cur.codecFmtp,
     bitrateKbps: Math.round((rate(cur.bytesReceived, prev?.bytesReceived ?? 0) * 8) / 1000),
     packetLossPct: expected > 0 ? round1((lostDelta / expected) * 100) : 0,
     packetsLost: cur.packetsLost,

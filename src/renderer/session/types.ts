@@ -1,6 +1,6 @@
 /** The connection machine's context, events and reason codes. */
 import type { ErrorCode } from '../../shared/constants.js';
-import type { Monitor, QualityRequest } from '../../shared/control.js';
+import type { Monitor, QualityRequest, StreamDescription } from '../../shared/control.js';
 import type { VideoCodec } from '../../shared/policy.js';
 import type { SessionGrant, Workstation } from '../../shared/protocol.js';
 import type { BrokerApi, SignedInUser } from '../api/broker.js';
@@ -43,6 +43,8 @@ export interface MachineInput {
   clipboard?: ClipboardPort | null;
   /** Quality settings remembered from earlier sessions (or the studio's profile). */
   quality?: QualityRequest;
+  /** The person's saved "Full colour (4:4:4)" preference. */
+  fullColour?: boolean;
   /** Try the remembered sign-in first (`broker.resume`), instead of showing the form straight away. */
   resume?: boolean;
   /** This page is the session window for this workstation: connect at once, never show the list. */
@@ -58,6 +60,9 @@ export interface PendingOpen {
   workstationId: string;
   brokerUrl: string;
 }
+
+/** A setting the client reconnects to apply, because the host cannot change it on the running connection. */
+export type ReconnectReason = 'fullColour' | 'codec';
 
 export interface SessionContext {
   broker: BrokerApi;
@@ -83,6 +88,19 @@ export interface SessionContext {
   quality: QualityRequest;
   /** What the host says it applies. */
   applied: QualityRequest | null;
+  /**
+   * Full colour (4:4:4) wanted: the person's preference, saved like `quality`. Asked for only where the
+   * policy allows it (the codec order of the offer, media.ts `orderCodecs`).
+   */
+  fullColour: boolean;
+  /**
+   * How the host sends the picture (`hello.stream`): pipeline, encoder, codecs it can send, 4:4:4, and
+   * whether an ICE restart or an in-place codec change works. Kept across reconnects to the same
+   * workstation (the next `hello` replaces it); null before the first `hello` and from hosts that do not say.
+   */
+  hostStream: StreamDescription | null;
+  /** This reconnect was started by the client to apply a setting (shown in the banner); null otherwise. */
+  reconnectFor: ReconnectReason | null;
   /** Consecutive stats intervals with frames queueing in front of the decoder (see backlog.ts). */
   backlogIntervals: number;
   /**
@@ -118,6 +136,8 @@ export type SessionEvent =
   /** The person's saved (or studio-managed) settings, loaded after start-up; applies to the next stream. */
   | { type: 'quality.defaults'; request: QualityRequest }
   | { type: 'codec.set'; codec: VideoCodec | null }
+  /** "Full colour (4:4:4)" switched on or off in the stream settings. */
+  | { type: 'fullColour.set'; enabled: boolean }
   | { type: 'clipboard.local'; text: string }
   | { type: 'keyframe.request' }
   /** A deep link or connection file (main checked it against the policy): connect once signed in. */
