@@ -6,6 +6,7 @@
  */
 import { createRequire } from 'node:module';
 import { findNativeAddon } from '../native-addon.js';
+import { frameBytes, type FrameFormat } from './capture-source.js';
 
 /** Result of one `next` call. */
 export interface XcbNextResult {
@@ -21,11 +22,11 @@ export interface XcbNextResult {
   convertMs: number;
 }
 
-export type XcbFormat = 'i420' | 'i444';
+export type XcbFormat = FrameFormat;
 
 /** Bytes in one frame of `format` at `width` x `height`, which `next`'s `out` must hold. */
 export function xcbFrameSize(format: XcbFormat, width: number, height: number): number {
-  return format === 'i444' ? width * height * 3 : width * height + 2 * Math.ceil(width / 2) * Math.ceil(height / 2);
+  return frameBytes(width, height, format);
 }
 
 export interface XcbConfigure {

@@ -6,6 +6,7 @@
  * and the agent keeps wrtc's own VP8 encoder.
  */
 import { createRequire } from 'node:module';
+import { frameBytes } from '../capture/capture-source.js';
 import { findNativeAddon } from '../native-addon.js';
 
 /** Encoder names the addon knows, in the order `encoders()` reports them. */
@@ -151,8 +152,7 @@ export interface AvNative {
 
 /** Bytes in one frame of `format` at `width` x `height`. */
 export function avFrameSize(width: number, height: number, format: AvPixelFormat): number {
-  if (format === 'yuv444p') return width * height * 3;
-  return width * height + 2 * Math.ceil(width / 2) * Math.ceil(height / 2);
+  return frameBytes(width, height, format === 'yuv444p' ? 'i444' : 'i420');
 }
 
 export type AvLoad = { ok: true; native: AvNative; path: string } | { ok: false; reason: string };
