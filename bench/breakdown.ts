@@ -4,8 +4,8 @@
  * the marker. Each marker change is timed from the flip to the moment the
  * first I420 frame showing it is in this (Node) process:
  * - xcb: the agent's XcbCapture (MIT-SHM + DAMAGE + libyuv on a worker
- *   thread), frames read back through a wrtc sink on its track, i.e. as
- *   libwebrtc's encoder would get them;
+ *   thread), frames taken from its frame sink, as the encoder stage of
+ *   either pipeline gets them;
  * - ffmpeg: ffmpeg run exactly as the fallback path runs it (`x11grabArgs`:
  *   x11grab, I420, raw frames to a pipe).
  * Encode and pacing come from the agent's own stats in the stream runs,
@@ -14,7 +14,6 @@
 import { spawn } from 'node:child_process';
 import { x11grabArgs } from '../src/host/capture/x11grab-capture.js';
 import { XcbCapture } from '../src/host/capture/xcb-capture.js';
-import { createVideoSink } from '../src/host/webrtc.js';
 import { startXvfb } from '../src/demo/xvfb.js';
 import { startContent } from './lib/browsers.js';
 import { MARKER } from './lib/content.js';
@@ -84,22 +83,21 @@ async function xcbStage(display: string, width: number, height: number, fps: num
   const frameTimes: number[] = [];
   let last = -1;
   try {
-    const track = await capture.start({ region: { x: 0, y: 0, width, height }, width, height, fps }, () => {});
-    const sink = createVideoSink(track);
-    sink.onframe = ({ frame }) => {
-      const t = epochNow();
-      frameTimes.push(t);
-      const cls = classify(frame.data, frame.width);
-      if (cls !== last) {
-        last = cls;
-        changes.push({ cls, t });
-      }
-    };
-    try {
-      return { backend: 'xcb', fps_requested: fps, ...(await flipAndMatch(marker, changes, frameTimes, samples)) };
-    } finally {
-      sink.stop();
-    }
+    // The capture's frame sink, as the encoder stage gets frames (the buffer is reused after the sink returns).
+    await capture.start(
+      { region: { x: 0, y: 0, width, height }, width, height, fps },
+      (frame) => {
+        const t = epochNow();
+        frameTimes.push(t);
+        const cls = classify(frame.data, frame.width);
+        if (cls !== last) {
+          last = cls;
+          changes.push({ cls, t });
+        }
+      },
+      () => {},
+    );
+    return { backend: 'xcb', fps_requested: fps, ...(await flipAndMatch(marker, changes, frameTimes, samples)) };
   } finally {
     unregister();
     await capture.stop();

@@ -9,7 +9,7 @@
  */
 import type { Page } from 'playwright-core';
 import { PALETTE, type Flip, type Marker } from './marker.js';
-import { clockOffset, probe, type Detection, type Region, type RtpStats } from './probe.js';
+import { clockOffset, probe, type Detection, type ProbeSource, type Region, type RtpStats } from './probe.js';
 import { CpuMeter, sleep } from './proc.js';
 import { median, r1, summary } from './stats.js';
 
@@ -22,6 +22,10 @@ export interface GlassOptions {
   region: Region;
   samples: number;
   cpuRoots: Record<string, number | undefined>;
+  /** Where the receiving page shows the picture; default 'video' (WebRTC). */
+  source?: ProbeSource;
+  /** For peers without RTP stats: bytes the server has sent so far (its socket writes), for the bitrate. */
+  bytesSent?: () => number | null;
 }
 
 export interface GlassResult {
@@ -35,7 +39,16 @@ export interface GlassResult {
   flip_to_receive: ReturnType<typeof summary>;
   /** Received → expected display (jitter buffer, decode, render). */
   receive_to_display: ReturnType<typeof summary>;
+  /** Flip → rVFC `captureTime` (the sender's capture time as the receiver maps it from RTCP sender reports), where the browser gives one. */
+  flip_to_capture: ReturnType<typeof summary>;
   x_roundtrip_ms_p50: number | null;
+  /**
+   * Median ms from a frame's begin time to its expected display: rVFC's expectedDisplayTime − the
+   * callback's now for a video; the rAF interval the canvas probe adds (one frame) for a canvas.
+   */
+  present_to_display_ms: number | null;
+  /** Frames per second the page drew into its visible canvas (canvas peers), per second. */
+  painted_fps_samples?: number[];
   clock: { offsetMs: number; uncertaintyMs: number };
   fps_received_median: number | null;
   fps_received_samples: number[];
@@ -81,13 +94,28 @@ export async function measureGlass(o: GlassOptions): Promise<GlassResult> {
   const s0 = await probe.stats(o.receiver);
   const tx0 = o.sender ? await probe.stats(o.sender) : null;
   const cpu = new CpuMeter(o.cpuRoots);
-  await probe.start(o.receiver, o.region, PALETTE);
+  await probe.start(o.receiver, o.region, PALETTE, o.source ?? 'video');
   cpu.start();
 
-  // Frames received per second, from framesReceived deltas, polled once a second alongside.
+  // Frames received per second, polled once a second alongside: framesReceived deltas (video), or
+  // frames the page drew into its canvas (canvas peers, which have no RTP stats).
+  const source = o.source ?? 'video';
   const fpsSamples: number[] = [];
+  const bytes0 = o.bytesSent?.() ?? null;
+  const bytesAt0 = performance.now();
   let polling = true;
   const poller = (async () => {
+    if (source === 'canvas') {
+      let prev = await probe.painted(o.receiver).catch(() => null);
+      while (polling) {
+        await sleep(1_000);
+        const cur = await probe.painted(o.receiver).catch(() => null);
+        const dt = (n(cur?.t) - n(prev?.t)) / 1000;
+        if (cur && prev && dt > 0.5) fpsSamples.push(r1((cur.frames - prev.frames) / dt)!);
+        prev = cur;
+      }
+      return;
+    }
     let prev = s0;
     while (polling) {
       await sleep(1_000);
@@ -105,6 +133,8 @@ export async function measureGlass(o: GlassOptions): Promise<GlassResult> {
   }
   await sleep(800);
   const cpuPct = cpu.stop();
+  const bytes1 = o.bytesSent?.() ?? null;
+  const bytesMs = performance.now() - bytesAt0;
   polling = false;
   await poller;
   const res = await probe.stop(o.receiver);
@@ -121,6 +151,7 @@ export async function measureGlass(o: GlassOptions): Promise<GlassResult> {
   const g2gPresent = pairs.map((p) => p.det.presentation - p.flip.t);
   const toReceive = pairs.filter((p) => p.det.receive !== null).map((p) => p.det.receive! - p.flip.t);
   const receiveToDisplay = pairs.filter((p) => p.det.receive !== null).map((p) => p.det.expectedDisplay - p.det.receive!);
+  const toCapture = pairs.filter((p) => p.det.capture !== null).map((p) => p.det.capture! - p.flip.t);
   const xrt = flips.map((f) => f.t - f.tSent);
 
   const a = s0?.inbound ?? null;
@@ -153,15 +184,18 @@ export async function measureGlass(o: GlassOptions): Promise<GlassResult> {
     g2g_presentation: summary(g2gPresent),
     flip_to_receive: summary(toReceive),
     receive_to_display: summary(receiveToDisplay),
+    flip_to_capture: summary(toCapture),
     x_roundtrip_ms_p50: r1(median(xrt)),
+    present_to_display_ms: r1(res.frameToDisplayMs),
+    ...(source === 'canvas' ? { painted_fps_samples: fpsSamples } : {}),
     clock,
     fps_received_median: r1(median(fpsSamples)),
     fps_received_samples: fpsSamples,
     fps_presented: presentedSpan > 0 && res.firstFrame && res.lastFrame ? r1((res.lastFrame.presented - res.firstFrame.presented) / presentedSpan) : null,
     cpu: cpuPct,
-    bitrate_kbps: dtMs > 0 ? Math.round((delta(a, b, 'bytesReceived') * 8) / dtMs) : null,
+    bitrate_kbps: bytes0 !== null && bytes1 !== null ? Math.round(((bytes1 - bytes0) * 8) / bytesMs) : dtMs > 0 ? Math.round((delta(a, b, 'bytesReceived') * 8) / dtMs) : null,
     codec: s1?.codec ?? null,
-    resolution: b?.frameWidth ? `${n(b.frameWidth)}x${n(b.frameHeight)}` : null,
+    resolution: b?.frameWidth ? `${n(b.frameWidth)}x${n(b.frameHeight)}` : (res.detections[0] ? `${res.detections[0].width}x${res.detections[0].height}` : null),
     receiver: {
       jitter_buffer_ms: per(delta(a, b, 'jitterBufferDelay'), emitted, 1000),
       jitter_buffer_target_ms: per(delta(a, b, 'jitterBufferTargetDelay'), emitted, 1000),

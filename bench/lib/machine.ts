@@ -23,6 +23,8 @@ export interface MachineInfo {
   chromium: string | null;
   ffmpeg: string | null;
   xvfb: string | null;
+  /** Debian package versions of the peers (null: not installed). */
+  peers: Record<string, string | null>;
   started_at: string;
 }
 
@@ -39,6 +41,7 @@ export function machineInfo(): MachineInfo {
     chromium: version(CHROMIUM, ['--version'], /Chromium ([\d.]+)/),
     ffmpeg: version('ffmpeg', ['-version'], /ffmpeg version (\S+)/),
     xvfb: version('dpkg-query', ['-W', '-f', '${Version}', 'xvfb'], /(.+)/),
+    peers: Object.fromEntries(['x11vnc', 'novnc', 'websockify', 'xpra'].map((p) => [p, version('dpkg-query', ['-W', '-f', '${Version}', p], /(.+)/)])),
     started_at: new Date().toISOString(),
   };
 }
