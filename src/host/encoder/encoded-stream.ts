@@ -126,6 +126,7 @@ export class EncodedStream {
       return;
     }
     this.bytesSent += out.data.byteLength;
+    this.options.bitrate.onSent(out.data.byteLength, this.now());
     this.encodeTimes.push(out.encodeMs);
     this.sendTimes.push(this.now() - frame.capturedAt);
     if (this.encodeTimes.length >= ENCODE_WINDOW) {
@@ -159,7 +160,7 @@ export class EncodedStream {
       case 'report':
         for (const block of feedback.blocks) {
           if (this.options.ssrc !== undefined && block.ssrc !== this.options.ssrc) continue;
-          this.applyBitrate(this.options.bitrate.onLoss(block.fractionLost, now));
+          this.applyBitrate(this.options.bitrate.onReport(block, now));
         }
         return;
       case 'nack':
@@ -193,7 +194,7 @@ export class EncodedStream {
       encodeMs: this.encodeMs ?? median(this.encodeTimes),
       captureToSendMs: this.captureToSendMs ?? median(this.sendTimes),
       bytesSent: this.bytesSent,
-      bitrate: this.options.bitrate.state(),
+      bitrate: this.options.bitrate.state(this.now()),
       keyframes: this.keyframes.stats(),
       nackedPackets: this.nackedPackets,
     };
@@ -220,7 +221,7 @@ export class EncodedStream {
         pixelFormat,
         width: frame.width,
         height: frame.height,
-        bitrateKbps: this.options.bitrate.state().targetKbps,
+        bitrateKbps: this.options.bitrate.state(this.now()).targetKbps,
       };
       this.encoder = await this.options.openEncoder(settings);
       if (this.closed) {
@@ -241,7 +242,7 @@ export class EncodedStream {
   private applyBitrate(kbps: number | undefined): void {
     if (kbps === undefined) return;
     this.encoder?.setBitrate(kbps);
-    this.options.logger.debug({ kbps, ...this.options.bitrate.state() }, 'bitrate target');
+    this.options.logger.debug({ kbps, ...this.options.bitrate.state(this.now()) }, 'bitrate target');
   }
 
   private fail(err: Error): void {
