@@ -10,6 +10,7 @@ import type { BrokerResult } from './broker.js';
 import type { EncoderAvailability } from './encoders.js';
 import type { InputResult } from './input.js';
 import { r1 } from './lib/stats.js';
+import type { ShapedLinkResult } from './shaped-link.js';
 import type { StreamRow, Who } from './stream.js';
 
 const fmt = (v: number | null | undefined, digits = 0) => (v === null || v === undefined ? '–' : v.toFixed(digits));
@@ -224,4 +225,27 @@ export function breakdownLine(b: BreakdownResult): string {
   return `Breakdown (capture alone, flip → frame in Node, p50): ${Object.entries(b.summary)
     .map(([k, v]) => `${k} ${fmt(v, 1)}`)
     .join(', ')}`;
+}
+
+/** The shaped-link row, one line per phase, Markdown; or why it was not measured. */
+export function shapedLinkTable(s: ShapedLinkResult): string {
+  const title = `Shaped link (${s.link.rate_mbit} Mbit/s, ${s.link.loss_pct} % loss)`;
+  if (!s.measured) return `${title}: ${s.why}`;
+  const head = ['phase', 's', 'settle ms', 'recover ms', 'rx kbps (mean / last 5 s)', 'target at end', 'fps', 'gap p50/p95/max ms', 'freezes', 'g2g p95', 'lost for good (settled %)', 'NACKs / resent', 'PLIs'];
+  const lines = s.phases.map((p) => [
+    p.phase,
+    fmt(p.duration_s, 1),
+    fmt(p.settle_ms),
+    fmt(p.recover_ms),
+    `${fmt(p.received_kbps_mean)} / ${fmt(p.received_kbps_last_5s)}`,
+    fmt(p.target_kbps_at_end),
+    fmt(p.fps_decoded, 1),
+    `${fmt(p.gap_ms.p50, 1)} / ${fmt(p.gap_ms.p95, 1)} / ${fmt(p.gap_ms.max)}`,
+    `${p.freezes} (${p.freezes_ms} ms)`,
+    'not measured',
+    `${p.packets_lost_for_good} of ${p.packets_received + p.packets_lost_for_good} (${fmt(p.settled_lost_pct, 2)})`,
+    `${p.nacks} / ${p.host_retransmitted}`,
+    `${p.plis}`,
+  ]);
+  return `${title}:\n${markdown(head, lines)}\n${s.why}`;
 }

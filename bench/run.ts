@@ -5,7 +5,7 @@
  * alongside with the same marker, clock and content. Prints the tables,
  * writes bench/results.json. See BENCHMARKS.md for the methods.
  *
- *   tsx bench/run.ts [--quick] [--only encoders,stream,breakdown,broker]
+ *   tsx bench/run.ts [--quick] [--only encoders,stream,breakdown,broker,shaped-link]
  *                    [--samples N] [--connections N] [--web-root DIR]
  *                    [--who encoded,wrtc,browser share,noVNC,xpra]
  *                    [--no-baseline] [--no-peers] [--no-encoder-rows]
@@ -25,8 +25,8 @@ import { HARDWARE_H264, probeEachEncoder, type EncoderAvailability } from './enc
 import { ROOT } from './lib/backlot.js';
 import { machineInfo } from './lib/machine.js';
 import { cleanupAll, installExitHandlers, onCleanup } from './lib/proc.js';
-import { breakdownLine, goals, isMain, ratios, streamTable, timeBudget, timeBudgetTable } from './report.js';
-import { shapedLink } from './shaped-link.js';
+import { breakdownLine, goals, isMain, ratios, shapedLinkTable, streamTable, timeBudget, timeBudgetTable } from './report.js';
+import { SHAPED_LINK, shapedLink, type ShapedLinkResult } from './shaped-link.js';
 import { runStreams, WHO, type StreamConfig, type StreamSection, type Who } from './stream.js';
 
 const RESULTS = resolve(import.meta.dirname, 'results.json');
@@ -64,7 +64,7 @@ function parse() {
     },
     strict: true,
   });
-  const only = new Set((values.only ?? 'encoders,stream,breakdown,broker').split(','));
+  const only = new Set((values.only ?? 'encoders,stream,breakdown,broker,shaped-link').split(','));
   const who = new Set<Who>(values.who ? values.who.split(',').map((w) => {
     if (!(WHO as readonly string[]).includes(w)) throw new Error(`--who: one of ${WHO.join(', ')}; got ${w}`);
     return w as Who;
@@ -87,6 +87,7 @@ function parse() {
     stream: only.has('stream'),
     breakdown: only.has('breakdown'),
     broker: only.has('broker'),
+    shapedLink: only.has('shaped-link'),
     samples,
     connections: Number(values.connections ?? (values.quick ? 1000 : 10_000)),
     webRoot: values['web-root'],
@@ -124,6 +125,7 @@ async function main(): Promise<void> {
   let streams: StreamSection | null = null;
   let breakdown: BreakdownResult | null = null;
   let broker: BrokerResult | null = null;
+  let shaped: ShapedLinkResult = { measured: false, link: { rate_mbit: SHAPED_LINK.rateMbit, loss_pct: SHAPED_LINK.lossPct }, why: 'not run (--only)' };
   let encoders: { addon: string; encoders: EncoderAvailability[] } | null = null;
   try {
     if (opts.encoders) {
@@ -156,6 +158,13 @@ async function main(): Promise<void> {
         return null;
       });
     }
+    if (opts.shapedLink) {
+      console.error(`bench: shaped link (${SHAPED_LINK.rateMbit} Mbit/s, ${SHAPED_LINK.lossPct} % loss), three phases`);
+      shaped = await shapedLink().catch((err: unknown): ShapedLinkResult => {
+        console.error(`bench: shaped link failed: ${(err as Error).stack}`);
+        return { measured: false, link: { rate_mbit: SHAPED_LINK.rateMbit, loss_pct: SHAPED_LINK.lossPct }, why: `failed: ${(err as Error).message}` };
+      });
+    }
   } finally {
     await cleanupAll();
   }
@@ -186,12 +195,12 @@ async function main(): Promise<void> {
     ratios: ratios(rows),
     ratios_backlot_over_baseline: ratios(rows).map((r) => ({ resolution: r.resolution, fps_requested: r.fps_requested, ...(r.over['browser share'] ?? {}) })),
     where_the_time_goes: timeBudget(rows),
-    shaped_link: shapedLink(),
+    shaped_link: shaped,
     input: input ?? { pointer_ms_p50: null, pointer_ms_p95: null, key_ms_p50: null, key_ms_p95: null },
     broker: broker ?? { ws_connections_held: 0, rss_mb_per_1k_connections: null, session_setups_per_s: null, signal_relay_ms_p50: null, signal_relay_ms_p99: null },
     breakdown,
     content_cpu_pct: streams?.content_cpu_pct ?? {},
-    goals: goals(rows, input, broker),
+    goals: [...goals(rows, input, broker), ...(shaped.measured ? shaped.goals : [])],
   };
   await writeFile(opts.out, `${JSON.stringify(results, null, 2)}\n`);
 
@@ -201,7 +210,7 @@ async function main(): Promise<void> {
     console.log(`${streamTable(rows, encoders?.encoders ?? [])}\n`);
     console.log(`Where the time goes (encoded pipeline, ms):\n${timeBudgetTable(results.where_the_time_goes)}\n`);
   }
-  console.log(`Shaped link (${results.shaped_link.link.rate_mbit} Mbit/s, ${results.shaped_link.link.loss_pct} % loss): ${results.shaped_link.why}\n`);
+  console.log(`${shapedLinkTable(shaped)}\n`);
   if (input) {
     const pair = (x: { p50: number | null; p95: number | null; n: number }) => `p50 ${fmt(x.p50, 1)}, p95 ${fmt(x.p95, 1)} ms (n=${x.n})`;
     console.log(
