@@ -9,7 +9,7 @@
  */
 import type { Logger } from 'pino';
 import type { Monitor } from '../../shared/control.js';
-import type { SessionPolicy, VideoCodec } from '../../shared/policy.js';
+import { VIDEO_CODECS, type SessionPolicy, type VideoCodec } from '../../shared/policy.js';
 import type { IceServer, SignalData } from '../../shared/protocol.js';
 import type { CaptureSettings, CaptureSource } from '../capture/capture-source.js';
 import { HostError } from '../errors.js';
@@ -147,7 +147,9 @@ export class EncodedPipeline implements MediaPipeline {
       if (same) return same;
     }
     const encodable = new Set(this.options.encoders.map(codecOfEncoder));
-    const order = [...(this.codecWish ? [this.codecWish] : []), ...this.options.policy.codecs];
+    // The client orders its offer by the artist's choice, then the studio's: that order is its wish on a new connection.
+    const offered = [...new Set(video.formats.map((f) => f.codec))].filter((c): c is VideoCodec => (VIDEO_CODECS as readonly string[]).includes(c) && this.options.policy.codecs.includes(c as VideoCodec));
+    const order = [...(this.codecWish ? [this.codecWish] : []), ...offered, ...this.options.policy.codecs];
     for (const codec of order) {
       if (!encodable.has(codec)) continue;
       const can444 = this.options.policy.chroma444 && this.options.encoders.some((e) => codecOfEncoder(e) === codec && encodes444(e));
