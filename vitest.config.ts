@@ -1,5 +1,8 @@
 import { defineConfig } from 'vitest/config';
 
+/** Host media tests against a real browser: timing-sensitive, so never beside other files on 2 cores. */
+const MEDIA_TESTS = ['tests/host/encoded-pipeline.test.ts', 'tests/host/shaped-link.test.ts'];
+
 export default defineConfig({
   test: {
     projects: [
@@ -7,10 +10,23 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['tests/**/*.test.ts', 'tests/**/*.test.tsx'],
-          exclude: ['tests/e2e/**', 'node_modules/**'],
+          exclude: ['tests/e2e/**', 'node_modules/**', ...MEDIA_TESTS],
           environment: 'node',
           testTimeout: 20_000,
           hookTimeout: 30_000,
+        },
+      },
+      {
+        test: {
+          name: 'media',
+          include: MEDIA_TESTS,
+          environment: 'node',
+          // Real Chromium decoding a live stream, and Chromium's own bandwidth
+          // estimate: both read CPU starvation as network trouble, so these
+          // run one file at a time, after the unit tests.
+          fileParallelism: false,
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
         },
       },
       {

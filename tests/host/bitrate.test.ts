@@ -53,11 +53,11 @@ describe('BitrateController', () => {
     expect(c.onReport({ ssrc: 7, highestSequence: 1_000, cumulativeLost: 0 }, 1_100)).toBeUndefined();
     // 3 of 5 packets lost is no evidence: too few packets.
     expect(c.onReport({ ssrc: 7, highestSequence: 1_005, cumulativeLost: 3 }, 1_200)).toBeUndefined();
-    // 30 of 100 lost since the base: cut by half the loss.
-    expect(c.onReport({ ssrc: 7, highestSequence: 1_100, cumulativeLost: 30 }, 1_300)).toBe(8_500);
-    expect(c.state(1_300)).toMatchObject({ reason: 'loss', lossFraction: 0.3 });
+    // 15 of 100 lost since the base: cut by half the loss.
+    expect(c.onReport({ ssrc: 7, highestSequence: 1_100, cumulativeLost: 15 }, 1_300)).toBe(9_250);
+    expect(c.state(1_300)).toMatchObject({ reason: 'loss', lossFraction: 0.15 });
     // 5 % over the next window: held, the next REMB may not raise it for a second.
-    expect(c.onReport({ ssrc: 7, highestSequence: 1_100 + MIN_LOSS_PACKETS * 5, cumulativeLost: 35 }, 2_000)).toBeUndefined();
+    expect(c.onReport({ ssrc: 7, highestSequence: 1_100 + MIN_LOSS_PACKETS * 5, cumulativeLost: 20 }, 2_000)).toBeUndefined();
     send(c, 8_000, SEND_WINDOW_MS + 100, 2_500);
     expect(c.onRemb(30_000_000, 2_500)).toBeUndefined();
   });
@@ -83,5 +83,14 @@ describe('BitrateController', () => {
     const c = new BitrateController(4_000, 20_000);
     expect(c.setCeiling(2_000, 3_000, 0)).toBe(2_000);
     expect(c.setCeiling(20_000, 6_000, 10)).toBe(6_000);
+  });
+
+  it('drops straight to what got through when the loss says the queue is full', () => {
+    const c = new BitrateController(12_000, 20_000);
+    send(c, 11_000, 0, 1_100);
+    c.onReport({ ssrc: 3, highestSequence: 100, cumulativeLost: 0 }, 1_100);
+    const sent = c.state(1_100).sentKbps!;
+    // 60 % lost: half-the-loss would say 12000 x 0.7 = 8400; the path carried 40 % of what was sent.
+    expect(c.onReport({ ssrc: 3, highestSequence: 1_100, cumulativeLost: 600 }, 1_100)).toBe(Math.round(sent * 0.4 * REMB_HEADROOM));
   });
 });
