@@ -32,9 +32,10 @@ import { runStreams, WHO, type StreamConfig, type StreamSection, type Who } from
 const RESULTS = resolve(import.meta.dirname, 'results.json');
 /**
  * The whole run must stay inside this on a 2-core machine. Issue 7 set 10 min for two rows per
- * configuration; issue 12 runs five per configuration plus 4K and the extra encoders.
+ * configuration; issue 12 runs five per configuration, 4K, the extra encoders and the shaped link
+ * (950 s measured, a failing libsvtav1 row's 30 s timeout included).
  */
-const BUDGET_MS = 15 * 60_000;
+const BUDGET_MS = 17 * 60_000;
 /** The 4K row shows how cost grows with pixels: Backlot's two pipelines only, fewer flips (each row costs ~30 s more per 100 flips). */
 const UHD_SAMPLES = 60;
 
