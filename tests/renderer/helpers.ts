@@ -2,6 +2,7 @@
 import { vi } from 'vitest';
 import { createActor, fromCallback, fromPromise, type AnyActorRef } from 'xstate';
 import { DEFAULT_SESSION_POLICY, type SessionPolicy } from '../../src/shared/policy.js';
+import type { StreamDescription } from '../../src/shared/control.js';
 import type { SessionGrant, Workstation } from '../../src/shared/protocol.js';
 import type { BrokerApi, LoginOutcome, SignedInUser } from '../../src/renderer/api/broker.js';
 import type { PollerEvent } from '../../src/renderer/session/actors.js';
@@ -85,3 +86,16 @@ export async function settle(): Promise<void> {
 export const value = (a: AnyActorRef) => JSON.stringify(a.getSnapshot().value);
 
 export const fakeClipboard = () => ({ writeText: vi.fn(() => Promise.resolve()) });
+
+/** What the encoded pipeline says in `hello` on this machine (libx264, 4:2:0 negotiated, 4:4:4 possible). */
+export const ENCODED: StreamDescription = {
+  pipeline: 'encoded',
+  encoder: 'libx264',
+  codec: 'H264',
+  codecs: ['H264'],
+  chroma444: false,
+  chroma444Available: true,
+  codecChangeInPlace: false,
+  iceRestart: false,
+  why: 'encoded pipeline, h264_nvenc: Cannot load libcuda.so.1; libx264: 10.1 ms/frame ≤ 25 ms: chosen',
+};

@@ -12,7 +12,7 @@ import { RECONNECT, TIMEOUTS } from '../../src/renderer/session/machine.js';
 import { BrokerError } from '../../src/renderer/api/broker.js';
 import type { InputSink } from '../../src/renderer/session/peer.js';
 import type { MachineInput } from '../../src/renderer/session/types.js';
-import { fakePeers, grantWith, start, value, type Overrides, type PeerHandle } from './helpers.js';
+import { fakePeers, grantWith, start, value, type Overrides, ENCODED, type PeerHandle } from './helpers.js';
 
 const sink: InputSink = { send: () => undefined };
 const tick = (ms = 0) => vi.advanceTimersByTimeAsync(ms);
@@ -24,18 +24,6 @@ afterEach(() => {
   vi.useRealTimers();
 });
 
-/** What the encoded pipeline says in `hello` here (libx264, 4:2:0 negotiated, 4:4:4 possible). */
-const ENCODED: StreamDescription = {
-  pipeline: 'encoded',
-  encoder: 'libx264',
-  codec: 'H264',
-  codecs: ['H264'],
-  chroma444: false,
-  chroma444Available: true,
-  codecChangeInPlace: false,
-  iceRestart: false,
-  why: 'encoded pipeline, h264_nvenc: Cannot load libcuda.so.1; libx264: 10.1 ms/frame ≤ 25 ms: chosen',
-};
 /** What the wrtc pipeline says: libwebrtc's VP8, ICE restarts and renegotiation work. */
 const WRTC: StreamDescription = {
   pipeline: 'wrtc',

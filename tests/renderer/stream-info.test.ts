@@ -10,6 +10,7 @@ import { canDecodeFullColour, h264ProfileLevelId, orderCodecs } from '../../src/
 import { choosableCodecs, codecNeedsReconnect, expectedCodec, fullColourNeedsReconnect, wantsFullColour } from '../../src/renderer/session/quality.js';
 import { computeStats, readRawStats } from '../../src/renderer/session/stats.js';
 import { describeCodec, h264Profile, isFullColourFormat, streamRows } from '../../src/renderer/session/stream-info.js';
+import { ENCODED } from './helpers.js';
 
 /** Chromium 156's `RTCRtpReceiver.getCapabilities('video').codecs`, as it lists them (headless, software decoders). */
 const CHROMIUM_156 = [
@@ -35,17 +36,6 @@ const CHROMIUM_156 = [
 ];
 const profiles = (caps: typeof CHROMIUM_156 | null) => (caps ?? []).filter((c) => c.mimeType === 'video/H264').map((c) => `${h264ProfileLevelId(c.sdpFmtpLine)}/${/packetization-mode=(\d)/.exec(c.sdpFmtpLine!)![1]}`);
 
-const ENCODED: StreamDescription = {
-  pipeline: 'encoded',
-  encoder: 'libx264',
-  codec: 'H264',
-  codecs: ['H264'],
-  chroma444: false,
-  chroma444Available: true,
-  codecChangeInPlace: false,
-  iceRestart: false,
-  why: 'encoded pipeline, h264_nvenc: Cannot load libcuda.so.1; libx264: 10.1 ms/frame ≤ 25 ms: chosen',
-};
 
 describe('codec order and full colour', () => {
   const policy = DEFAULT_SESSION_POLICY.codecs;

@@ -14,19 +14,8 @@ import { SettingsPanel } from '../../src/renderer/components/SettingsPanel.js';
 import { StatsOverlay } from '../../src/renderer/components/StatsOverlay.js';
 import type { CodecCapability } from '../../src/renderer/session/media.js';
 import type { StatsSnapshot } from '../../src/renderer/session/stats.js';
-import { fakePeers, grantWith, settle, start } from './helpers.js';
+import { fakePeers, grantWith, settle, start, ENCODED } from './helpers.js';
 
-const ENCODED: StreamDescription = {
-  pipeline: 'encoded',
-  encoder: 'libx264',
-  codec: 'H264',
-  codecs: ['H264'],
-  chroma444: false,
-  chroma444Available: true,
-  codecChangeInPlace: false,
-  iceRestart: false,
-  why: 'encoded pipeline, h264_nvenc: Cannot load libcuda.so.1; libx264: 10.1 ms/frame ≤ 25 ms: chosen',
-};
 const H264_420: CodecCapability = { mimeType: 'video/H264', clockRate: 90000, sdpFmtpLine: 'level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f' };
 const H264_444: CodecCapability = { mimeType: 'video/H264', clockRate: 90000, sdpFmtpLine: 'level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=f4001f' };
 const WITH_444 = () => [H264_420, H264_444];
