@@ -28,7 +28,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { startDemoStack, type DemoStack } from '../../src/demo/stack.js';
 import { TIMEOUTS } from '../../src/renderer/session/policy.js';
-import { ARTIFACTS, signIn, startClientBrowser, startDesktop, startHostProcess, WEB_ROOT, waitForFrames } from './fixtures.js';
+import { addSpinner, ARTIFACTS, signIn, startClientBrowser, startDesktop, startHostProcess, LOOPBACK, SPINNER, WEB_ROOT, waitForFrames } from './fixtures.js';
 
 const run = promisify(execFile);
 
@@ -38,7 +38,6 @@ const CAN_CUT = process.getuid?.() === 0 && spawnSync('nft', ['list', 'tables'],
 const TABLE = `backlot_e2e_path_${process.pid}`;
 
 /** A square on the workstation's screen that changes colour every frame: a new frame shows as a new colour. */
-const SPINNER = { x: 300, y: 560, size: 60 } as const;
 
 /** What the page saw, on the test's clock (Date.now()). */
 interface Seen {
@@ -76,20 +75,9 @@ describe.skipIf(!CAN_CUT)('client: the network path drops', () => {
   let browser: Browser;
 
   beforeAll(async () => {
-    stack = await startDemoStack({ width: 1280, height: 720, fps: 30, webRoot: WEB_ROOT, desktop: false, host: false, password: 'correct horse battery', iceBindAddress: '127.0.0.1' });
+    stack = await startDemoStack({ width: 1280, height: 720, fps: 30, webRoot: WEB_ROOT, desktop: false, host: false, password: 'correct horse battery', iceBindAddress: LOOPBACK });
     desktop = await startDesktop(stack);
-    await desktop.page.evaluate(({ x, y, size }) => {
-      const box = document.createElement('div');
-      Object.assign(box.style, { position: 'fixed', left: `${x}px`, top: `${y}px`, width: `${size}px`, height: `${size}px` });
-      document.body.append(box);
-      let hue = 0;
-      const step = () => {
-        hue = (hue + 7) % 360;
-        box.style.background = `hsl(${hue} 90% 50%)`;
-        requestAnimationFrame(step);
-      };
-      step();
-    }, SPINNER);
+    await addSpinner(desktop.page);
     browser = await startClientBrowser();
   });
 

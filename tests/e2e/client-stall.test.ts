@@ -10,7 +10,7 @@
 import type { Browser, ConsoleMessage, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { startDemoStack, type DemoStack } from '../../src/demo/stack.js';
-import { ARTIFACTS, sampleVideo, signIn, startClientBrowser, startDesktop, startHostProcess, WEB_ROOT, waitForFrames } from './fixtures.js';
+import { addSpinner, ARTIFACTS, sampleVideo, signIn, startClientBrowser, startDesktop, startHostProcess, LOOPBACK, SPINNER, WEB_ROOT, waitForFrames } from './fixtures.js';
 
 /** The design bound (LIVENESS in src/renderer/session/policy.ts: 1.25 s without a sign of life, probed every 250 ms)... */
 const STALL_BOUND_MS = 1_500;
@@ -18,7 +18,6 @@ const STALL_BOUND_MS = 1_500;
 const STALL_SLACK_MS = 300;
 
 /** A square on the workstation's screen that changes colour every frame, so the stream never idles. */
-const SPINNER = { x: 300, y: 560, size: 60 } as const;
 
 interface Seen {
   stalledAt: number | null;
@@ -35,20 +34,9 @@ describe('client: picture stalled', () => {
   const consoleMessages: string[] = [];
 
   beforeAll(async () => {
-    stack = await startDemoStack({ width: 1280, height: 720, fps: 30, webRoot: WEB_ROOT, desktop: false, host: false, password: 'correct horse battery', iceBindAddress: '127.0.0.1' });
+    stack = await startDemoStack({ width: 1280, height: 720, fps: 30, webRoot: WEB_ROOT, desktop: false, host: false, password: 'correct horse battery', iceBindAddress: LOOPBACK });
     desktop = await startDesktop(stack);
-    await desktop.page.evaluate(({ x, y, size }) => {
-      const box = document.createElement('div');
-      Object.assign(box.style, { position: 'fixed', left: `${x}px`, top: `${y}px`, width: `${size}px`, height: `${size}px` });
-      document.body.append(box);
-      let hue = 0;
-      const step = () => {
-        hue = (hue + 7) % 360;
-        box.style.background = `hsl(${hue} 90% 50%)`;
-        requestAnimationFrame(step);
-      };
-      step();
-    }, SPINNER);
+    await addSpinner(desktop.page);
     host = await startHostProcess(stack);
     browser = await startClientBrowser();
     page = await browser.newPage({ viewport: { width: 1440, height: 900 } });

@@ -199,6 +199,25 @@ export async function startHostProcess(stack: DemoStack): Promise<{ pid: number;
   };
 }
 
+/** Where addSpinner puts its box on the host display: the tests sample the video there to see the picture move. */
+export const SPINNER = { x: 300, y: 560, size: 60 } as const;
+
+/** A box on the host display that changes colour every animation frame, so a moving picture is told from a frozen one. */
+export async function addSpinner(page: Page): Promise<void> {
+  await page.evaluate(({ x, y, size }) => {
+    const box = document.createElement('div');
+    Object.assign(box.style, { position: 'fixed', left: `${x}px`, top: `${y}px`, width: `${size}px`, height: `${size}px` });
+    document.body.append(box);
+    let hue = 0;
+    const step = () => {
+      hue = (hue + 7) % 360;
+      box.style.background = `hsl(${hue} 90% 50%)`;
+      requestAnimationFrame(step);
+    };
+    step();
+  }, SPINNER);
+}
+
 /** US-layout physical keys for printable ASCII, so a test can type symbols as a person does (Shift + key). */
 export function usKeystrokes(text: string): { code: string; shift: boolean }[] {
   const shifted = '~!@#$%^&*()_+{}|:"<>?';

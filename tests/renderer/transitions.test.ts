@@ -1,25 +1,12 @@
 /** Pure `transition()` checks: the machine's logic without running actors or timers. */
 import { describe, expect, it } from 'vitest';
 import { createActor, fromCallback, initialTransition, transition } from 'xstate';
-import type { StreamDescription } from '../../src/shared/control.js';
 import { sessionMachine } from '../../src/renderer/session/machine.js';
 import type { SessionEvent } from '../../src/renderer/session/types.js';
-import { broker, grantWith } from './helpers.js';
+import { broker, ENCODED, grantWith } from './helpers.js';
 
 const [initial] = initialTransition(sessionMachine, { broker });
 
-/** `hello.stream` from the encoded pipeline: no ICE restart, one format per connection, 4:4:4 possible. */
-const ENCODED_HOST: StreamDescription = {
-  pipeline: 'encoded',
-  encoder: 'libx264',
-  codec: 'H264',
-  codecs: ['H264'],
-  chroma444: false,
-  chroma444Available: true,
-  codecChangeInPlace: false,
-  iceRestart: false,
-  why: 'libx264: chosen',
-};
 
 /** An unstarted stand-in, so `sendTo('peer')` resolves in a pure transition (nothing is delivered). */
 const peerRef = createActor(fromCallback(() => undefined));
@@ -53,19 +40,19 @@ describe('pure transitions', () => {
     ['network blip', at({ session: { link: 'streaming' } }, { grant: grantWith() }), { type: 'peer.lost', reason: 'x', restartable: true }, { session: { link: 'iceRestart' } }],
     [
       'network blip, host cannot restart ICE',
-      at({ session: { link: 'streaming' } }, { grant: grantWith(), hostStream: { ...ENCODED_HOST } }),
+      at({ session: { link: 'streaming' } }, { grant: grantWith(), hostStream: { ...ENCODED } }),
       { type: 'peer.lost', reason: 'x', restartable: true },
       { session: { recovering: 'regranting' } },
     ],
     [
       'full colour on, host cannot change it in place',
-      at({ session: { link: 'streaming' } }, { grant: grantWith(), hostStream: { ...ENCODED_HOST } }),
+      at({ session: { link: 'streaming' } }, { grant: grantWith(), hostStream: { ...ENCODED } }),
       { type: 'fullColour.set', enabled: true },
       { session: { recovering: 'regranting' } },
     ],
     [
       'full colour on, host renegotiates',
-      at({ session: { link: 'streaming' } }, { grant: grantWith(), hostStream: { ...ENCODED_HOST, codecChangeInPlace: true, iceRestart: true } }),
+      at({ session: { link: 'streaming' } }, { grant: grantWith(), hostStream: { ...ENCODED, codecChangeInPlace: true, iceRestart: true } }),
       { type: 'fullColour.set', enabled: true },
       { session: { link: 'streaming' } },
     ],
@@ -99,7 +86,7 @@ describe('pure transitions', () => {
   });
 
   it('marks a reconnect to apply full colour with its reason and asks nothing of the old peer', () => {
-    const from = at({ session: { link: 'streaming' } }, { grant: grantWith(), hostStream: { ...ENCODED_HOST } });
+    const from = at({ session: { link: 'streaming' } }, { grant: grantWith(), hostStream: { ...ENCODED } });
     const [s, actions] = transition(sessionMachine, from, { type: 'fullColour.set', enabled: true });
     expect(s.context).toMatchObject({ fullColour: true, reconnectFor: 'fullColour', lostAt: expect.any(Number) });
     expect(s.hasTag('reconnecting')).toBe(true);
