@@ -90,13 +90,7 @@ describe.skipIf(!CAN_CUT)('client: the network path drops', () => {
 
   /** Starts a host agent process on `pipeline`, connects a fresh client page to it and waits for the picture. */
   async function connectTo(pipeline: 'encoded' | 'wrtc') {
-    // startHostProcess passes this process's environment on: the agent reads BACKLOT_PIPELINE (src/host/cli.ts).
-    const saved = process.env.BACKLOT_PIPELINE;
-    process.env.BACKLOT_PIPELINE = pipeline;
-    const host = await startHostProcess(stack).finally(() => {
-      if (saved === undefined) delete process.env.BACKLOT_PIPELINE;
-      else process.env.BACKLOT_PIPELINE = saved;
-    });
+    const host = await startHostProcess(stack, { pipeline });
     const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
     // Keep every RTCPeerConnection the client makes, to read which host candidates carry the media.
     // and every ICE state change with its time, for the log.
