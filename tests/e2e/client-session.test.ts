@@ -14,6 +14,7 @@ import type { DemoStack } from '../../src/demo/stack.js';
 import { DEFAULT_SESSION_POLICY } from '../../src/shared/policy.js';
 import {
   ARTIFACTS,
+  recordBannerTexts,
   startClientBrowser,
   startClientStack,
   startDesktop,
@@ -237,12 +238,12 @@ describe('client session', () => {
     const fullColour = panel.getByLabel('Full colour (4:4:4)');
     expect(await fullColour.isChecked()).toBe(false);
     const closesBefore = closes();
+    const bannerTexts = await recordBannerTexts(page);
     await fullColour.check();
     // The encoded host cannot change chroma on a running connection: a reconnect, and the person is told why.
     const banner = page.getByTestId('reconnecting');
-    await banner.waitFor({ timeout: 5_000 });
-    expect(await banner.textContent()).toContain('Reconnecting to apply full colour…');
-    await page.screenshot({ path: `${ARTIFACTS}/client-full-colour-reconnecting.png` });
+    await expect.poll(async () => (await bannerTexts()).join(' | '), { timeout: 5_000 }).toContain('Reconnecting to apply full colour…');
+    if ((await banner.count()) > 0) await page.screenshot({ path: `${ARTIFACTS}/client-full-colour-reconnecting.png` });
     await banner.waitFor({ state: 'detached', timeout: 20_000 });
     await expect.poll(async () => (await read()).codecFmtp ?? '', { timeout: 15_000 }).toContain('profile-level-id=f4001f');
     expect((await read()).codec).toBe('H264');
@@ -262,8 +263,9 @@ describe('client session', () => {
     await page.screenshot({ path: `${ARTIFACTS}/client-settings.png` });
 
     // And back to 4:2:0 the same way.
+    const textsBack = await recordBannerTexts(page);
     await panel.getByLabel('Full colour (4:4:4)').uncheck();
-    await banner.waitFor({ timeout: 5_000 });
+    await expect.poll(async () => (await textsBack()).length, { timeout: 5_000 }).toBeGreaterThan(0);
     await banner.waitFor({ state: 'detached', timeout: 20_000 });
     await expect.poll(async () => (await read()).codecFmtp ?? '', { timeout: 15_000 }).toContain('profile-level-id=42e01f');
     await panel.getByRole('button', { name: 'Close settings' }).click();

@@ -49,6 +49,23 @@ export async function startDesktop(stack: DemoStack): Promise<{ page: Page; even
   };
 }
 
+/**
+ * Records, in the page, every text the reconnect banner shows, however briefly:
+ * a reconnect on loopback can come and go between two Playwright round trips.
+ */
+export async function recordBannerTexts(page: Page): Promise<() => Promise<string[]>> {
+  await page.evaluate(() => {
+    const texts: string[] = [];
+    (window as unknown as { __bannerTexts: string[] }).__bannerTexts = texts;
+    const look = () => {
+      const text = document.querySelector('[data-testid="reconnecting"]')?.textContent ?? '';
+      if (text && texts.at(-1) !== text) texts.push(text);
+    };
+    new MutationObserver(look).observe(document.body, { childList: true, subtree: true, characterData: true });
+  });
+  return () => page.evaluate(() => (window as unknown as { __bannerTexts: string[] }).__bannerTexts.slice());
+}
+
 /** The artist's browser: headless Chromium with a fresh profile. */
 export async function startClientBrowser(): Promise<Browser> {
   return chromium.launch({
