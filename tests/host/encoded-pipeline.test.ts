@@ -26,6 +26,8 @@ interface Running {
   pipeline: MediaPipeline;
   browser: BrowserPeer;
   errors: HostError[];
+  /** The host's SDP answers, in order. */
+  answers: string[];
   control: DataChannel;
   encoderStats: () => Promise<EncodedStreamStats>;
 }
@@ -56,11 +58,16 @@ describe.skipIf(addonsMissing.length > 0)('encoded pipeline to Chromium', () => 
     // The host may signal before the page exists: early signals wait here.
     const page: { peer?: BrowserPeer } = {};
     const early: Parameters<BrowserPeer['signal']>[0][] = [];
+    const answers: string[] = [];
     const pipeline = openPipeline(
       selected,
       { capture, policy, iceServers: [], quality, playoutDelayMaxMs: 0, bindAddress: '127.0.0.1', logger },
       {
-        onSignal: (data) => (page.peer ? void page.peer.signal(data) : early.push(data)),
+        onSignal: (data) => {
+          if (data.type === 'answer') answers.push(data.sdp);
+          if (page.peer) void page.peer.signal(data);
+          else early.push(data);
+        },
         onConnect: () => {},
         onClose: () => {},
         onError: (err) => errors.push(err),
@@ -79,6 +86,7 @@ describe.skipIf(addonsMissing.length > 0)('encoded pipeline to Chromium', () => 
       pipeline,
       browser,
       errors,
+      answers,
       control,
       encoderStats: async () => (await pipeline.stats()).encoder as EncodedStreamStats,
     };
@@ -86,13 +94,16 @@ describe.skipIf(addonsMissing.length > 0)('encoded pipeline to Chromium', () => 
   }
 
   it('streams H.264 Constrained Baseline that Chromium decodes, with render-on-arrival playout and the data channels open', async () => {
-    const { browser, control, errors } = await start();
+    const { browser, control, errors, answers } = await start();
     await browser.channelsOpen();
     const video = await pollUntil('frames decoded', () => browser.inbound(), (v) => (v?.framesDecoded ?? 0) >= 10);
     expect(video?.codec).toMatch(/^video\/H264 .*profile-level-id=42e01f/);
     expect(video).toMatchObject({ frameWidth: 1280, frameHeight: 720 });
     // The playout-delay extension (0/0) keeps the jitter buffer near empty.
     expect(video!.jitterBufferMs).toBeLessThan(40);
+    // Both extensions the packetizer writes are in the answer: abs-send-time feeds Chromium's bandwidth estimate.
+    expect(answers[0]).toMatch(/a=extmap:\d+ http:\/\/www\.webrtc\.org\/experiments\/rtp-hdrext\/abs-send-time/);
+    expect(answers[0]).toMatch(/a=extmap:\d+ http:\/\/www\.webrtc\.org\/experiments\/rtp-hdrext\/playout-delay/);
     // Control flows both ways on the same connection.
     await pollUntil('control channel open', () => Promise.resolve(control.readyState), (s) => s === 'open');
     control.send('{"type":"pong","id":1,"sentAt":0}');

@@ -1,8 +1,8 @@
 /**
  * The host's side of a session on libdatachannel (node-datachannel): it
  * answers the client's simple-peer offer, sends encoded video frames on one
- * track (H.264/HEVC/AV1 packetized by libdatachannel, with RTCP sender
- * reports and a NACK responder), carries the negotiated input and control
+ * track (H.264/HEVC/AV1 packetized by rtp-packetizer.ts, with
+ * libdatachannel's RTCP sender reports and NACK responder), carries the negotiated input and control
  * data channels on the same connection, and reports the receiver's RTCP
  * (PLI, FIR, REMB, loss) to whoever drives the encoder.
  *
@@ -23,6 +23,7 @@ import { NdcChannel } from './ndc-channel.js';
 import type { DataChannel, DataChannelInit } from './channel.js';
 import { summariseOffer, type ChosenFormat, type OfferedVideo } from './offer.js';
 import { parseRtcp, type RtcpFeedback } from './rtcp.js';
+import { ABS_SEND_TIME_URI, PLAYOUT_DELAY_URI, RtpPacketizer } from './rtp-packetizer.js';
 
 /** RTP clock of every video codec we send. */
 const VIDEO_CLOCK_HZ = 90_000;
@@ -30,8 +31,6 @@ const VIDEO_CLOCK_HZ = 90_000;
 const NACK_HISTORY_PACKETS = 1024;
 /** RTP payload per packet; leaves room for SRTP, extensions and TURN framing under a 1280-byte path MTU. */
 const MAX_FRAGMENT_BYTES = 1_100;
-/** The playout-delay extension (min = max = 0): Chromium renders each frame on arrival. */
-const PLAYOUT_DELAY_URI = 'http://www.webrtc.org/experiments/rtp-hdrext/playout-delay';
 /** Malformed RTCP packets logged per session; the rest only count. */
 const MAX_LOGGED_RTCP_ERRORS = 5;
 
@@ -81,6 +80,7 @@ export class DatachannelPeer {
   private readonly inBand: NdcDataChannel[] = [];
   private track: Track | undefined;
   private rtpConfig: RtpPacketizationConfig | undefined;
+  private packetizer: RtpPacketizer | undefined;
   private format: ChosenFormat | undefined;
   private videoMid: string | undefined;
   private iceUfrag: string | undefined;
@@ -167,11 +167,13 @@ export class DatachannelPeer {
    */
   sendFrame(accessUnit: Uint8Array, capturedAtMs: number): boolean {
     const track = this.track;
-    if (!track || !this.rtpConfig || !track.isOpen()) return false;
+    if (!track || !this.rtpConfig || !this.packetizer || !track.isOpen()) return false;
     this.timeZero ??= capturedAtMs;
     // One clock for every frame: the RTP timestamp is the capture time, so the receiver sees real frame spacing.
-    this.rtpConfig.timestamp = (this.timestampBase + Math.round(((capturedAtMs - this.timeZero) * VIDEO_CLOCK_HZ) / 1000)) >>> 0;
-    const sent = track.sendMessageBinary(Buffer.from(accessUnit.buffer, accessUnit.byteOffset, accessUnit.byteLength));
+    const timestamp = (this.timestampBase + Math.round(((capturedAtMs - this.timeZero) * VIDEO_CLOCK_HZ) / 1000)) >>> 0;
+    this.rtpConfig.timestamp = timestamp;
+    let sent = true;
+    for (const packet of this.packetizer.packetize(accessUnit, timestamp, performance.now())) sent = track.sendMessageBinary(packet) && sent;
     if (sent) this.framesSent++;
     return sent;
   }
@@ -263,26 +265,27 @@ export class DatachannelPeer {
     media.addSSRC(this.ssrc, cname, 'backlot', 'video');
     const delayExt = video.extensions.find((e) => e.uri === PLAYOUT_DELAY_URI);
     if (delayExt) media.parseSdpLine(`a=extmap:${delayExt.id} ${PLAYOUT_DELAY_URI}`);
+    const sendTimeExt = video.extensions.find((e) => e.uri === ABS_SEND_TIME_URI);
+    if (sendTimeExt) media.parseSdpLine(`a=extmap:${sendTimeExt.id} ${ABS_SEND_TIME_URI}`);
 
     const track = this.pc.addTrack(media);
+    // The config is the sender reporter's: it pairs the latest RTP timestamp with the wall clock in each SR.
     const config = new nodeDatachannel.RtpPacketizationConfig(this.ssrc, cname, format.payloadType, VIDEO_CLOCK_HZ);
-    if (delayExt) {
-      config.playoutDelayId = delayExt.id;
-      config.playoutDelayMin = 0;
-      // The extension counts in 10 ms units.
-      config.playoutDelayMax = Math.round((this.options.playoutDelayMaxMs ?? 0) / 10);
-    }
-    const packetizer =
-      format.codec === 'H264'
-        ? new nodeDatachannel.H264RtpPacketizer('StartSequence', config, MAX_FRAGMENT_BYTES)
-        : format.codec === 'H265'
-          ? new nodeDatachannel.H265RtpPacketizer('StartSequence', config, MAX_FRAGMENT_BYTES)
-          : new nodeDatachannel.AV1RtpPacketizer('Obu', config, MAX_FRAGMENT_BYTES);
-    packetizer.addToChain(new nodeDatachannel.RtcpSrReporter(config));
-    packetizer.addToChain(new nodeDatachannel.RtcpNackResponder(NACK_HISTORY_PACKETS));
-    track.setMediaHandler(packetizer);
+    this.packetizer = new RtpPacketizer({
+      ssrc: this.ssrc,
+      payloadType: format.payloadType,
+      codec: format.codec,
+      maxPayloadBytes: MAX_FRAGMENT_BYTES,
+      firstSequence: randomInt(0, 1 << 16),
+      ...(sendTimeExt ? { absSendTimeId: sendTimeExt.id } : {}),
+      ...(delayExt ? { playoutDelay: { id: delayExt.id, minMs: 0, maxMs: this.options.playoutDelayMaxMs ?? 0 } } : {}),
+    });
+    // Our packets pass through libdatachannel unchanged: it reports on them (SR) and keeps them for NACKs.
+    const reporter = new nodeDatachannel.RtcpSrReporter(config);
+    reporter.addToChain(new nodeDatachannel.RtcpNackResponder(NACK_HISTORY_PACKETS));
+    track.setMediaHandler(reporter);
     track.onOpen(() => {
-      this.log.info({ codec: format.codec, payloadType: format.payloadType, profile: format.profileLevelId, playoutDelay: !!delayExt }, 'video track open');
+      this.log.info({ codec: format.codec, payloadType: format.payloadType, profile: format.profileLevelId, playoutDelay: !!delayExt, absSendTime: !!sendTimeExt }, 'video track open');
       this.options.onVideoOpen?.();
     });
     track.onMessage((msg) => this.onRtcp(msg));
