@@ -69,7 +69,7 @@ describe.skipIf(!load.ok)('EncodedStream on libx264', () => {
     expect(nalTypes(h.sent[0]!.au)).toEqual(expect.arrayContaining([7, 8, 5]));
     for (const { au } of h.sent.slice(1)) expect(nalTypes(au)).not.toContain(5);
     expect(h.stream.stats()).toMatchObject({ encoder: 'libx264', codec: 'H264', framesEncoded: 10, keyframesSent: 1 });
-    h.stream.close();
+    await h.stream.close();
   });
 
   it('answers PLI with the next frame as an IDR (SPS/PPS again), and a repeated FIR only once', async () => {
@@ -84,7 +84,7 @@ describe.skipIf(!load.ok)('EncodedStream on libx264', () => {
     await h.push(1);
     expect(nalTypes(h.sent.at(-1)!.au)).toContain(5);
     expect(h.stream.stats().keyframes.requested).toMatchObject({ pli: 1, fir: 1 });
-    h.stream.close();
+    await h.stream.close();
   });
 
   it('lowers the bitrate when REMB says so, and the frames get smaller', async () => {
@@ -102,7 +102,7 @@ describe.skipIf(!load.ok)('EncodedStream on libx264', () => {
     await h.push(40);
     const after = bytes(mark + 10) / (h.sent.length - mark - 10);
     expect(after).toBeLessThan(before * 0.5);
-    h.stream.close();
+    await h.stream.close();
   });
 
   it('reopens the encoder for a new picture size and starts it with an IDR', async () => {
@@ -111,7 +111,7 @@ describe.skipIf(!load.ok)('EncodedStream on libx264', () => {
     await h.push(3, [640, 360]);
     expect(nalTypes(h.sent[5]!.au)).toEqual(expect.arrayContaining([7, 8, 5]));
     expect(h.stream.stats()).toMatchObject({ width: 640, height: 360 });
-    h.stream.close();
+    await h.stream.close();
   });
 
   it('encodes nothing while the track is closed, and starts with a keyframe once it opens', async () => {
@@ -123,7 +123,7 @@ describe.skipIf(!load.ok)('EncodedStream on libx264', () => {
     open = true;
     await h.push(2);
     expect(nalTypes(h.sent[0]!.au)).toContain(5);
-    h.stream.close();
+    await h.stream.close();
   });
 
   it('reports an encoder that cannot open once, with libav\'s reason, and sends nothing', async () => {
@@ -132,6 +132,6 @@ describe.skipIf(!load.ok)('EncodedStream on libx264', () => {
     expect(h.sent).toEqual([]);
     expect(h.failures).toHaveLength(1);
     expect(h.failures[0]).toMatchObject({ code: 'ERR_CODEC_UNAVAILABLE', message: expect.stringMatching(/h264_nvenc/) as unknown });
-    h.stream.close();
+    await h.stream.close();
   });
 });

@@ -135,8 +135,8 @@ export class EncodedPipeline implements MediaPipeline {
     if (this.closed) return;
     this.closed = true;
     this.peer.destroy();
-    await this.options.capture.stop();
-    this.stream.close();
+    // Both at once: the stream drops its waiting frame instead of encoding it for a capture that is stopping.
+    await Promise.all([this.options.capture.stop(), this.stream.close()]);
   }
 
   /** The offer's format: called by the peer with the client's video section. */
