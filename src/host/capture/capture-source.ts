@@ -48,8 +48,10 @@ export interface RawFrame {
 }
 
 /**
- * Where a capture delivers frames; a returned promise holds the next grab
- * until it settles. A sink that throws or rejects is a capture failure
+ * Where a capture delivers frames; a returned promise holds the frame's
+ * buffer until it settles. The capture may grab the next frame into another
+ * buffer meanwhile (XcbCapture keeps FRAME_BUFFERS), and waits when the sink
+ * holds them all. A sink that throws or rejects is a capture failure
  * (reported through `onFailure`), never an unhandled rejection.
  */
 export type FrameSink = (frame: RawFrame) => void | Promise<void>;

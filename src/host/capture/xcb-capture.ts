@@ -2,8 +2,11 @@
  * In-process capture on X11: the xcb-capture addon grabs the region with
  * MIT-SHM and converts it to I420 (or I444) with libyuv on a worker thread,
  * and the frame goes straight to the sink (the encoder): no child process,
- * no pipe, no extra copies. The next grab waits until the sink is done with
- * the buffer, so a slow encoder lowers the frame rate instead of queueing. DAMAGE drives it: a change is grabbed as soon as the
+ * no pipe, no extra copies. The next grab goes into another buffer while
+ * the sink still reads the last one (the encoder on its worker thread), so
+ * grab and encode overlap; a buffer is grabbed into again only once the sink's
+ * promise for it has settled, and with every buffer held the capture waits,
+ * so a slow encoder lowers the frame rate instead of queueing. DAMAGE drives it: a change is grabbed as soon as the
  * frame-rate limit allows (instead of on a fixed clock), and a still screen
  * costs nothing but a refresh frame now and then, which lets the encoder
  * sharpen what stays on screen.
@@ -24,6 +27,11 @@ export const IDLE_REFRESH_MS = 200;
 const MAX_WAIT_SLICE_MS = 100;
 /** The fps figure in stats is measured over windows this long. */
 const FPS_WINDOW_MS = 1_000;
+/**
+ * Buffers the capture grabs into, in turn: one the encoder reads, one waiting for it (EncodedStream
+ * keeps at most these two), and one being grabbed, whose frame replaces the waiting one.
+ */
+export const FRAME_BUFFERS = 3;
 
 export interface XcbCaptureOptions {
   /** X display, e.g. ":99". */
@@ -40,6 +48,12 @@ export interface XcbCaptureOptions {
 const even = (n: number): number => Math.max(2, n & ~1);
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** One frame's pixels, and how many of the frames handed to the sink still read them. */
+interface FrameBuffer {
+  data: Uint8Array;
+  holds: number;
+}
+
 interface Pending {
   settings: CaptureSettings;
   resolve: () => void;
@@ -54,9 +68,18 @@ export class XcbCapture implements CaptureSource {
   /** Set by the first start(), so a second one (even while the first awaits its grab) is refused. */
   private starting = false;
   private settings: CaptureSettings | undefined;
-  private frame: Uint8Array = new Uint8Array(0);
+  private frameSize = 0;
+  private buffers: FrameBuffer[] = [];
+  /** The buffer with the newest picture: what an idle refresh sends again. */
+  private last: FrameBuffer | undefined;
+  /** Sink promises not settled yet: stop waits for them. */
+  private readonly held = new Set<Promise<void>>();
+  /** Wakes the loop waiting for a buffer (or for a new setting, or stop). */
+  private wake: (() => void) | undefined;
+  private onFailure: ((err: HostError) => void) | undefined;
   private pending: Pending | undefined;
   private loop: Promise<void> | undefined;
+  private stopping: Promise<void> | undefined;
   private stopped = false;
   private lastFrameAt = 0;
   private framesCaptured = 0;
@@ -90,10 +113,13 @@ export class XcbCapture implements CaptureSource {
       this.handle = native.open(this.options.display);
       this.configure(settings);
       // The first frame, so a broken capture fails here and the stream starts with a picture.
-      const first = await native.next(this.handle, this.frame, 0, true);
+      const buffer = this.freeBuffer()!;
+      const first = await native.next(this.handle, buffer.data, 0, true);
       if (!first.captured) throw new Error('the first grab returned no frame');
       this.sink = sink;
-      await this.deliver(performance.now() - first.grabMs - first.convertMs);
+      this.last = buffer;
+      // Waited for, so that a sink that fails at once fails the start.
+      await this.deliver(buffer, performance.now() - first.grabMs - first.convertMs);
     } catch (err) {
       this.sink = undefined;
       this.starting = false;
@@ -102,24 +128,24 @@ export class XcbCapture implements CaptureSource {
       throw new HostError('ERR_CAPTURE_START', `in-process capture of ${this.options.display}: ${(err as Error).message}`, { cause: err });
     }
     this.options.logger?.info({ backend: 'xcb', display: this.options.display, ...this.settings }, 'capture started');
-    this.loop = this.run(native, onFailure);
+    this.onFailure = onFailure;
+    this.loop = this.run(native);
   }
 
   reconfigure(settings: CaptureSettings): Promise<void> {
     if (this.stopped || !this.handle) return Promise.resolve();
     this.pending?.resolve(); // superseded: the newer settings win
-    return new Promise<void>((resolve, reject) => {
+    const applied = new Promise<void>((resolve, reject) => {
       this.pending = { settings, resolve, reject };
     });
+    this.wakeLoop();
+    return applied;
   }
 
-  async stop(): Promise<void> {
-    if (this.stopped) return;
-    this.stopped = true;
-    this.pending?.resolve();
-    this.pending = undefined;
-    await this.loop;
-    this.close();
+  /** Resolves once the loop has ended and the sink holds none of our frames. */
+  stop(): Promise<void> {
+    this.stopping ??= this.shutdown();
+    return this.stopping;
   }
 
   stats(): CaptureStats {
@@ -143,17 +169,68 @@ export class XcbCapture implements CaptureSource {
     const format = requested.format ?? 'i420';
     this.native!.configure(this.handle!, { ...region, outWidth: width, outHeight: height, drawCursor: this.options.drawCursor ?? true, format });
     const size = frameBytes(width, height, format);
-    if (this.frame.length !== size) this.frame = new Uint8Array(size);
+    if (this.frameSize !== size) {
+      // Frames the sink still holds keep their old buffers; new ones are allocated at the new size.
+      this.frameSize = size;
+      this.buffers = [];
+      this.last = undefined;
+    }
     this.settings = { ...requested, width, height, format };
   }
 
-  /** Hands the current frame to the sink, and waits until it is done with the buffer. */
-  private async deliver(capturedAt: number): Promise<void> {
+  /** A buffer no frame with the sink reads (allocated up to FRAME_BUFFERS), or undefined if all are held. */
+  private freeBuffer(): FrameBuffer | undefined {
+    const free = this.buffers.find((b) => b.holds === 0);
+    if (free || this.buffers.length >= FRAME_BUFFERS) return free;
+    const buffer = { data: new Uint8Array(this.frameSize), holds: 0 };
+    this.buffers.push(buffer);
+    return buffer;
+  }
+
+  /** Resolves at the next release of a buffer, reconfigure or stop. */
+  private woken(): Promise<void> {
+    return new Promise((resolve) => (this.wake = resolve));
+  }
+
+  private wakeLoop(): void {
+    const wake = this.wake;
+    this.wake = undefined;
+    wake?.();
+  }
+
+  /**
+   * Hands `buffer`'s frame to the sink without waiting for it; the promise
+   * settles when the sink is done with the buffer (rejects if the sink fails).
+   */
+  private deliver(buffer: FrameBuffer, capturedAt: number): Promise<void> {
     const { width, height, format } = this.settings!;
     // The frame interval runs from grab to grab: time spent in the sink (encoding, sending) is
     // part of the interval, not added to it (it was: 21-23 fps at 30 on the shaped-link test).
     this.lastFrameAt = capturedAt;
-    await this.sink!({ width, height, format: format ?? 'i420', data: this.frame, capturedAt });
+    buffer.holds++;
+    let result: void | Promise<void>;
+    try {
+      result = this.sink!({ width, height, format: format ?? 'i420', data: buffer.data, capturedAt });
+    } catch (err) {
+      buffer.holds--;
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
+    this.count();
+    if (!result) {
+      buffer.holds--;
+      return Promise.resolve();
+    }
+    const held = Promise.resolve(result).finally(() => {
+      buffer.holds--;
+      this.held.delete(held);
+      this.wakeLoop();
+    });
+    this.held.add(held);
+    return held;
+  }
+
+  /** Counts a frame handed to the sink, for stats(). */
+  private count(): void {
     const now = performance.now();
     this.framesCaptured++;
     this.windowFrames++;
@@ -169,7 +246,7 @@ export class XcbCapture implements CaptureSource {
     }
   }
 
-  private async run(native: XcbNative, onFailure: (err: HostError) => void): Promise<void> {
+  private async run(native: XcbNative): Promise<void> {
     let force = false;
     while (!this.stopped) {
       const pending = this.pending;
@@ -191,33 +268,57 @@ export class XcbCapture implements CaptureSource {
       if (this.pending) continue;
 
       const refreshIn = IDLE_REFRESH_MS - (performance.now() - this.lastFrameAt);
-      // Which step threw: the grab (the X server) or the sink (the encoder stage), for the failure's message.
-      let step = 'in-process capture failed';
+      if (refreshIn <= 0 && !force && this.last) {
+        this.handOver(this.last, performance.now());
+        continue;
+      }
+      const buffer = this.freeBuffer();
+      if (!buffer) {
+        // The sink holds every buffer: the next grab waits for it to let one go.
+        await this.woken();
+        continue;
+      }
       try {
-        if (refreshIn <= 0 && !force) {
-          step = 'the frame sink failed';
-          await this.deliver(performance.now());
-          continue;
-        }
-        const result = await native.next(this.handle!, this.frame, Math.min(Math.max(0, refreshIn), MAX_WAIT_SLICE_MS), force);
+        const result = await native.next(this.handle!, buffer.data, Math.min(Math.max(0, refreshIn), MAX_WAIT_SLICE_MS), force);
         force = false;
         if (this.stopped) break;
         if (result.captured) {
           this.grabTimes.push(result.grabMs + result.convertMs);
-          step = 'the frame sink failed';
-          await this.deliver(performance.now() - result.grabMs - result.convertMs);
+          this.last = buffer;
+          this.handOver(buffer, performance.now() - result.grabMs - result.convertMs);
         }
       } catch (err) {
-        if (this.stopped) break;
-        const failure = new HostError('ERR_CAPTURE_FAILED', `${step}: ${(err as Error).message}`, { cause: err });
-        this.options.logger?.error({ code: failure.code, err: failure.message }, 'capture failed');
-        this.stopped = true;
-        // (re-read: a reconfigure may have arrived while the grab was in flight)
-        (this.pending as Pending | undefined)?.reject(failure);
-        onFailure(failure);
+        this.failed('in-process capture failed', err);
         break;
       }
     }
+  }
+
+  /** Delivers from the loop: a sink failure, now or once its promise rejects, ends the capture. */
+  private handOver(buffer: FrameBuffer, capturedAt: number): void {
+    this.deliver(buffer, capturedAt).catch((err: unknown) => this.failed('the frame sink failed', err));
+  }
+
+  /** Ends the capture with `step`'s error (unless it is stopping anyway), and says so once. */
+  private failed(step: string, err: unknown): void {
+    if (this.stopped) return;
+    const failure = new HostError('ERR_CAPTURE_FAILED', `${step}: ${(err as Error).message}`, { cause: err });
+    this.options.logger?.error({ code: failure.code, err: failure.message }, 'capture failed');
+    this.stopped = true;
+    this.pending?.reject(failure);
+    this.pending = undefined;
+    this.wakeLoop();
+    this.onFailure?.(failure);
+  }
+
+  private async shutdown(): Promise<void> {
+    this.stopped = true;
+    this.pending?.resolve();
+    this.pending = undefined;
+    this.wakeLoop();
+    await this.loop;
+    await Promise.allSettled([...this.held]);
+    this.close();
   }
 
   private close(): void {
