@@ -1,8 +1,9 @@
 /**
  * EncodedStream's scheduling with a stand-in encoder the test finishes by
  * hand: the capture's next frame is taken while one encodes, at most one
- * waits (a newer one replaces it and is counted), and keyframe requests,
- * bitrate and size changes and close() stay right with a frame in flight.
+ * waits (a newer one replaces it and is counted), readyIn() tells the
+ * capture when to grab, and keyframe requests, bitrate and size changes and
+ * close() stay right with a frame in flight.
  */
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
@@ -174,6 +175,44 @@ describe('EncodedStream with a frame in flight', () => {
     expect(h.encoders.opened[0]!.violations).toEqual([]);
     expect(h.failures).toEqual([]);
     await h.stream.close(); // idempotent
+  });
+
+  it('says when it will be ready for another frame: the rest of the encode in flight, one more if a frame waits', async () => {
+    const h = harness();
+    expect(h.stream.readyIn()).toBe(0);
+    h.push();
+    await settle();
+    // No encode timed yet: no estimate, so no reason to hold the capture back.
+    expect(h.stream.readyIn()).toBe(0);
+    h.advance(100);
+    h.calls()[0]!.finish();
+    await settle();
+    expect(h.stream.readyIn()).toBe(0);
+
+    h.push();
+    await settle();
+    expect(h.stream.readyIn()).toBe(100);
+    h.advance(30);
+    expect(h.stream.readyIn()).toBe(70);
+    h.push();
+    expect(h.stream.readyIn()).toBe(170);
+    // Overdue: nothing left of the estimate, but the waiting frame's encode.
+    h.advance(200);
+    expect(h.stream.readyIn()).toBe(100);
+    h.calls()[1]!.finish();
+    await settle();
+    // The estimate follows the slower encode (230 ms) by a quarter.
+    expect(h.stream.readyIn()).toBeCloseTo(100 + (230 - 100) * 0.25);
+    h.calls()[2]!.finish();
+    await settle();
+    expect(h.stream.readyIn()).toBe(0);
+
+    // A new size is a new encoder, whose speed is not known yet.
+    h.push(128, 96);
+    await settle();
+    expect(h.stream.readyIn()).toBe(0);
+    h.calls()[3]!.finish();
+    await h.stream.close();
   });
 
   it('reports a failed encode once and lets the waiting frame go without encoding it', async () => {

@@ -53,8 +53,8 @@ class FakeXcb implements XcbNative {
   close(): void {}
 }
 
-/** Wraps `sink` to keep `held` (buffer → frames of it the sink has not let go) and the most ever held at once. */
-function tracked(sink: FrameSink) {
+/** Wraps `sink` to keep `held` (buffer → frames of it the sink has not let go) and the most ever held at once; passes readyIn on. */
+function tracked(sink: FrameSink, readyIn?: () => number) {
   const held = new Map<Uint8Array, number>();
   const stats = { calls: 0, maxHeld: 0 };
   const wrapped: FrameSink = (frame: RawFrame) => {
@@ -63,11 +63,15 @@ function tracked(sink: FrameSink) {
     stats.maxHeld = Math.max(stats.maxHeld, [...held.values()].filter((n) => n > 0).length);
     return Promise.resolve(sink(frame)).finally(() => held.set(frame.data, held.get(frame.data)! - 1));
   };
+  if (readyIn) wrapped.readyIn = readyIn;
   return { wrapped, held, stats };
 }
 
-/** The capture feeding a real EncodedStream whose encoder takes `encodeMs`, for RUN_MS of fake time. */
-async function run(grabMs: number, encodeMs: number, fps = SETTINGS.fps) {
+/**
+ * The capture feeding a real EncodedStream whose encoder takes `encodeMs`, for RUN_MS of fake time;
+ * `timed`: the sink says when the stream will be ready (as EncodedPipeline's does).
+ */
+async function run(grabMs: number, encodeMs: number, { fps = SETTINGS.fps, timed = true } = {}) {
   const encoders = slowEncoders({ encodeMs });
   const stream = new EncodedStream({
     openEncoder: encoders.open,
@@ -79,10 +83,13 @@ async function run(grabMs: number, encodeMs: number, fps = SETTINGS.fps) {
   });
   const failures: Error[] = [];
   let callsWhileEncoding = 0;
-  const sink = tracked((frame) => {
-    if (encoders.opened[0]?.busy) callsWhileEncoding++;
-    return stream.frame(frame);
-  });
+  const sink = tracked(
+    (frame) => {
+      if (encoders.opened[0]?.busy) callsWhileEncoding++;
+      return stream.frame(frame);
+    },
+    timed ? () => stream.readyIn() : undefined,
+  );
   const native = new FakeXcb(grabMs, sink.held);
   const capture = new XcbCapture({ display: ':fake', native, logger });
   const started = capture.start({ ...SETTINGS, fps }, sink.wrapped, (err) => failures.push(err));
@@ -104,7 +111,7 @@ describe('XcbCapture overlapping the encoder', () => {
     vi.useRealTimers();
   });
 
-  it('grabs the next frame while the last one encodes: a slow encoder sets the rate alone (1/max, not 1/sum)', async () => {
+  it('grabs the next frame while the last one encodes, timed to end as the encoder frees: the rate is 1/max(grab, encode), not 1/sum', async () => {
     const grabMs = 40;
     const encodeMs = 100;
     const r = await run(grabMs, encodeMs);
@@ -114,8 +121,22 @@ describe('XcbCapture overlapping the encoder', () => {
     expect(r.stats.framesEncoded).toBeGreaterThanOrEqual(overlapped - 2);
     expect(r.stats.framesEncoded).toBeGreaterThan(serial + 5);
     expect(r.callsWhileEncoding).toBeGreaterThan(0);
+    // One grab per encode, none wasted on a frame a newer one replaces, and no frame waits:
+    // from the grab's start to the transport, the grab and the encode.
+    expect(r.native.grabs).toBeLessThanOrEqual(r.stats.framesEncoded + 3);
+    expect(r.stats.framesReplaced).toBeLessThanOrEqual(1);
+    expect(r.stats.captureToSendMs).toBe(grabMs + encodeMs);
+    expect([...r.native.violations, ...r.encoder.violations, ...r.failures.map((e) => e.message)]).toEqual([]);
+  });
+
+  it('without the sink\'s timing, grabs whenever the rate allows and the newest frame replaces the waiting one', async () => {
+    const grabMs = 40;
+    const encodeMs = 100;
+    const r = await run(grabMs, encodeMs, { timed: false });
+    expect(r.stats.framesEncoded).toBeGreaterThanOrEqual(RUN_MS / Math.max(grabMs, encodeMs) - 2);
+    expect(r.callsWhileEncoding).toBeGreaterThan(0);
     // Grabs the encoder had no time for replaced the waiting frame, and were counted.
-    expect(r.stats.framesReplaced).toBeGreaterThan(0);
+    expect(r.stats.framesReplaced).toBeGreaterThan(r.stats.framesEncoded / 2);
     expect(r.stats.framesSkipped).toBe(r.stats.framesReplaced);
     // Every frame was encoded or replaced, but for the one in flight and the one waiting when the run stopped.
     expect(r.sink.calls - r.stats.framesEncoded - r.stats.framesReplaced).toBeLessThanOrEqual(2);
@@ -125,12 +146,14 @@ describe('XcbCapture overlapping the encoder', () => {
   });
 
   it('makes no frame wait when the encoder keeps up (1080p: grab 5 ms, encode 18 ms at 30 fps)', async () => {
-    const r = await run(5, 18, 30);
-    expect(r.stats.framesEncoded).toBeGreaterThanOrEqual((RUN_MS / 1000) * 30 - 2);
-    expect(r.stats.framesReplaced).toBe(0);
-    // From the grab's start to the transport: the grab and the encode, nothing queued in between.
-    expect(r.stats.captureToSendMs).toBe(5 + 18);
-    expect([...r.native.violations, ...r.encoder.violations]).toEqual([]);
+    for (const timed of [true, false]) {
+      const r = await run(5, 18, { fps: 30, timed });
+      expect(r.stats.framesEncoded).toBeGreaterThanOrEqual((RUN_MS / 1000) * 30 - 2);
+      expect(r.stats.framesReplaced).toBe(0);
+      // From the grab's start to the transport: the grab and the encode, nothing queued in between.
+      expect(r.stats.captureToSendMs).toBe(5 + 18);
+      expect([...r.native.violations, ...r.encoder.violations]).toEqual([]);
+    }
   });
 
   it('never grabs into a buffer a sink still holds, and waits when the sink holds them all', async () => {

@@ -54,7 +54,16 @@ export interface RawFrame {
  * holds them all. A sink that throws or rejects is a capture failure
  * (reported through `onFailure`), never an unhandled rejection.
  */
-export type FrameSink = (frame: RawFrame) => void | Promise<void>;
+export interface FrameSink {
+  (frame: RawFrame): void | Promise<void>;
+  /**
+   * Optional: ms until the sink would start on a frame handed to it now (0:
+   * at once). A capture that can time its grabs starts the next one so it
+   * ends about then, instead of taking a picture that would only wait (and
+   * age) in the sink, or be replaced there by a newer one.
+   */
+  readyIn?: () => number;
+}
 
 /** A rectangle of the host's desktop, in desktop pixels. */
 export interface CaptureRegion {

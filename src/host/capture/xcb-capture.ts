@@ -88,6 +88,8 @@ export class XcbCapture implements CaptureSource {
   private windowStart = 0;
   private windowFrames = 0;
   private grabTimes: number[] = [];
+  /** The last grab's time (ShmGetImage and conversion), ms: how early a grab starts before the sink is ready. */
+  private lastGrabMs = 0;
   private grabToFrameMs: number | undefined;
 
   constructor(private readonly options: XcbCaptureOptions) {
@@ -118,6 +120,7 @@ export class XcbCapture implements CaptureSource {
       if (!first.captured) throw new Error('the first grab returned no frame');
       this.sink = sink;
       this.last = buffer;
+      this.lastGrabMs = first.grabMs + first.convertMs;
       // Waited for, so that a sink that fails at once fails the start.
       await this.deliver(buffer, performance.now() - first.grabMs - first.convertMs);
     } catch (err) {
@@ -267,9 +270,11 @@ export class XcbCapture implements CaptureSource {
       if (this.stopped) break;
       if (this.pending) continue;
 
-      const refreshIn = IDLE_REFRESH_MS - (performance.now() - this.lastFrameAt);
-      if (refreshIn <= 0 && !force && this.last) {
-        this.handOver(this.last, performance.now());
+      // A grab timed to end when the sink can take its frame: the picture is as fresh as it can be
+      // when the encoder starts on it, and no grab is spent on a frame a newer one would replace.
+      const early = (this.sink!.readyIn?.() ?? 0) - this.lastGrabMs;
+      if (early >= 1) {
+        await sleep(Math.min(early, MAX_WAIT_SLICE_MS));
         continue;
       }
       const buffer = this.freeBuffer();
@@ -278,14 +283,20 @@ export class XcbCapture implements CaptureSource {
         await this.woken();
         continue;
       }
+      const refreshIn = IDLE_REFRESH_MS - (performance.now() - this.lastFrameAt);
       try {
+        // Waits for damage until the refresh is due (a grab that is already late looks once and returns).
         const result = await native.next(this.handle!, buffer.data, Math.min(Math.max(0, refreshIn), MAX_WAIT_SLICE_MS), force);
         force = false;
         if (this.stopped) break;
         if (result.captured) {
-          this.grabTimes.push(result.grabMs + result.convertMs);
+          this.lastGrabMs = result.grabMs + result.convertMs;
+          this.grabTimes.push(this.lastGrabMs);
           this.last = buffer;
           this.handOver(buffer, performance.now() - result.grabMs - result.convertMs);
+        } else if (this.last && performance.now() - this.lastFrameAt >= IDLE_REFRESH_MS) {
+          // Nothing changed for that long: the last picture again, which the encoder refines.
+          this.handOver(this.last, performance.now());
         }
       } catch (err) {
         this.failed('in-process capture failed', err);

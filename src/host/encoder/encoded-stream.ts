@@ -22,6 +22,8 @@ import { KeyframeScheduler, type KeyframeReason, type KeyframeStats } from './ke
 
 /** Encode times are summarised over windows of this many frames. */
 const ENCODE_WINDOW = 120;
+/** Weight of the newest encode in the running estimate readyIn() uses (wall time, ms). */
+const ENCODE_ESTIMATE_GAIN = 0.25;
 
 /** Where encoded frames go: the transport's video track. */
 export interface FrameSender {
@@ -102,6 +104,10 @@ export class EncodedStream {
   private captureToSendMs: number | undefined;
   private readonly firSeen = new Map<number, number>();
   private fps: number;
+  /** When the encode in flight began (this.now()), while one is. */
+  private encodingSince: number | undefined;
+  /** Running estimate of an encode's wall time on the open encoder, ms. */
+  private encodeEstimate: number | undefined;
 
   constructor(private readonly options: EncodedStreamOptions) {
     this.now = options.now ?? (() => performance.now());
@@ -178,6 +184,18 @@ export class EncodedStream {
     this.fps = fps;
   }
 
+  /**
+   * Milliseconds until the stream would start encoding a frame handed to it
+   * now: 0 when the encoder is idle; else the expected rest of the encode in
+   * flight, and one encode more if a frame already waits. The capture times
+   * its next grab by it, so that the picture is taken as late as it can be.
+   */
+  readyIn(): number {
+    if (this.encodingSince === undefined || this.encodeEstimate === undefined) return 0;
+    const rest = Math.max(0, this.encodingSince + this.encodeEstimate - this.now());
+    return rest + (this.waiting ? this.encodeEstimate : 0);
+  }
+
   /** The client or policy changed the bitrate ceiling. */
   setCeiling(kbps: number, startKbps?: number): void {
     this.applyBitrate(this.options.bitrate.setCeiling(kbps, startKbps, this.now()));
@@ -251,12 +269,18 @@ export class EncodedStream {
     if (!encoder || this.closed) return;
     const force = this.keyframes.take(this.now());
     let out;
+    const startedAt = this.now();
+    this.encodingSince = startedAt;
     try {
       out = await encoder.encode(frame.data, force !== undefined);
     } catch (err) {
       this.fail(err as Error);
       return;
+    } finally {
+      this.encodingSince = undefined;
     }
+    const wall = this.now() - startedAt;
+    this.encodeEstimate = this.encodeEstimate === undefined ? wall : this.encodeEstimate + (wall - this.encodeEstimate) * ENCODE_ESTIMATE_GAIN;
     if (this.closed) return;
     if (!out) {
       this.framesSkipped++;
@@ -293,6 +317,8 @@ export class EncodedStream {
     if (same) return current;
     current?.close();
     this.encoder = undefined;
+    // Another size or encoder: its speed is learnt again.
+    this.encodeEstimate = undefined;
     try {
       const settings: EncoderSettings = {
         ...this.options.settings,

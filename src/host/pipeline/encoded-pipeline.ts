@@ -11,7 +11,7 @@ import type { Logger } from 'pino';
 import type { Monitor } from '../../shared/control.js';
 import { VIDEO_CODECS, type SessionPolicy, type VideoCodec } from '../../shared/policy.js';
 import type { IceServer, SignalData } from '../../shared/protocol.js';
-import type { CaptureSettings, CaptureSource } from '../capture/capture-source.js';
+import type { CaptureSettings, CaptureSource, FrameSink, RawFrame } from '../capture/capture-source.js';
 import { HostError } from '../errors.js';
 import { codecOfEncoder, encodes444 } from '../encoder/av-encoder.js';
 import type { AvEncoderName } from '../encoder/av-native.js';
@@ -80,7 +80,9 @@ export class EncodedPipeline implements MediaPipeline {
 
   async start(capture: CaptureSettings, _monitors: readonly Monitor[]): Promise<void> {
     this.captureSettings = { ...capture, format: 'i420' };
-    await this.options.capture.start(this.captureSettings, (frame) => this.stream.frame(frame), (err) => this.options.onMediaFailure(err));
+    // readyIn lets the capture time its grabs to the encoder, which runs beside it.
+    const sink: FrameSink = Object.assign((frame: RawFrame) => this.stream.frame(frame), { readyIn: () => this.stream.readyIn() });
+    await this.options.capture.start(this.captureSettings, sink, (err) => this.options.onMediaFailure(err));
   }
 
   signal(data: SignalData): void {
