@@ -3,7 +3,9 @@
  * broker or the web client: a page whose RTCPeerConnection is shaped like
  * the client's (simple-peer's own channel, one recvonly video transceiver
  * with the jitter buffer at zero, the negotiated input/pointer/control
- * channels), signalled straight from the test through playwright.
+ * channels), signalled straight from the test through playwright. It is
+ * the client end of the host tests that used to use a wrtc stand-in: it
+ * sends binary input, speaks the control channel, and can go away.
  */
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { CHROMIUM, CHROMIUM_FLAGS, LOOPBACK_WEBRTC_FLAGS } from '../../../src/demo/desktop.js';
@@ -15,6 +17,8 @@ export interface InboundVideo {
   keyFramesDecoded: number;
   frameWidth: number;
   frameHeight: number;
+  /** The receiver's decoded frame rate over its last second (0 until it has one). */
+  framesPerSecond: number;
   pliCount: number;
   nackCount: number;
   packetsLost: number;
@@ -37,15 +41,37 @@ export interface BrowserPeer {
   controlMessages(): Promise<string[]>;
   /** Sends text on the control channel (once open). */
   sendControl(text: string): Promise<void>;
+  /** Sends binary messages, in order, on the input (reliable, ordered) or pointer (unordered) channel. */
+  sendInput(channel: InputChannelName, messages: readonly Uint8Array[]): Promise<void>;
+  /** The host's answer as the page applied it. */
+  remoteSdp(): Promise<string>;
+  /** The connection's state, its ICE gathering state and, once connected, the selected pair's candidate types. */
+  connection(): Promise<ConnectionState>;
+  /** Closes the page's RTCPeerConnection, as a client that leaves does (the browser stays open). */
+  closePeer(): Promise<void>;
   /** Resolves once the input, pointer and control channels are open. */
   channelsOpen(): Promise<void>;
   inbound(): Promise<InboundVideo | undefined>;
   close(): Promise<void>;
 }
 
+export type InputChannelName = 'input' | 'pointer';
+
+export interface ConnectionState {
+  connection: RTCPeerConnectionState;
+  gathering: RTCIceGatheringState;
+  /** `local/remote` candidate types of the succeeded, nominated pair (e.g. `relay/relay`). */
+  path: string | undefined;
+}
+
 export interface BrowserPeerOptions {
   /** Put the H.264 High 4:4:4 (f4001f) format first among the H.264 ones, as the client does to ask for full colour. */
   prefer444?: boolean;
+  /** Offer only these video codecs (mime types, e.g. `video/VP8`), in this order; default every one, H.264 first. */
+  codecs?: readonly string[];
+  /** The page's ICE servers (the grant's, as the web client passes them), and whether it may use only relays. */
+  iceServers?: RTCIceServer[];
+  iceTransportPolicy?: RTCIceTransportPolicy;
 }
 
 /** Opens Chromium and prepares the page's peer; the host side signals through the returned functions. */
@@ -56,10 +82,10 @@ export async function openBrowserPeer(onSignal: (data: SignalData) => void, opti
     await page.goto('about:blank');
     await page.exposeFunction('hostSignal', (data: SignalData) => onSignal(data));
     await page.evaluate(
-      ({ channels, prefer444 }) => {
+      ({ channels, prefer444, codecs, iceServers, iceTransportPolicy }) => {
         type W = typeof window & Record<string, unknown>;
         const w = window as W;
-        const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle' });
+        const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle', iceServers, iceTransportPolicy });
         w.pc = pc;
         pc.createDataChannel('simplepeer');
         const transceiver = pc.addTransceiver('video', { direction: 'recvonly' });
@@ -67,13 +93,18 @@ export async function openBrowserPeer(onSignal: (data: SignalData) => void, opti
         const caps = RTCRtpReceiver.getCapabilities('video')!.codecs;
         const is444 = (c: RTCRtpCodec) => /profile-level-id=f4/i.test(c.sdpFmtpLine ?? '');
         const h264 = caps.filter((c) => c.mimeType === 'video/H264');
-        const ordered = [...h264.filter((c) => is444(c) === prefer444), ...h264.filter((c) => is444(c) !== prefer444), ...caps.filter((c) => c.mimeType !== 'video/H264')];
+        const all = [...h264.filter((c) => is444(c) === prefer444), ...h264.filter((c) => is444(c) !== prefer444), ...caps.filter((c) => c.mimeType !== 'video/H264')];
+        // Retransmission and FEC formats stay whatever the offer keeps: they are not codecs of their own.
+        const repair = (c: RTCRtpCodec) => /\/(rtx|red|ulpfec|flexfec)/.test(c.mimeType);
+        const ordered = codecs ? [...codecs.flatMap((m) => caps.filter((c) => c.mimeType === m)), ...caps.filter(repair)] : all;
         transceiver.setCodecPreferences(ordered);
         const control: string[] = [];
         w.control = control;
         const opened: Promise<void>[] = [];
         for (const { label, id, ordered: inOrder } of channels) {
           const dc = pc.createDataChannel(label, { negotiated: true, id, ordered: inOrder, ...(inOrder ? {} : { maxRetransmits: 0 }) });
+          dc.binaryType = 'arraybuffer';
+          w[`channel:${label}`] = dc;
           if (label.startsWith('control')) {
             w.controlChannel = dc;
             dc.onmessage = (e: MessageEvent<unknown>) => control.push(String(e.data));
@@ -99,6 +130,9 @@ export async function openBrowserPeer(onSignal: (data: SignalData) => void, opti
           { label: DATA_CHANNELS.control.label, id: DATA_CHANNELS.control.id, ordered: true },
         ],
         prefer444: options.prefer444 ?? false,
+        codecs: options.codecs ? [...options.codecs] : undefined,
+        iceServers: options.iceServers ?? [],
+        iceTransportPolicy: options.iceTransportPolicy ?? 'all',
       },
     );
     const makeOffer = (iceRestart: boolean): Promise<SignalData> =>
@@ -124,6 +158,32 @@ export async function openBrowserPeer(onSignal: (data: SignalData) => void, opti
         page.evaluate((t) => {
           (window as unknown as { controlChannel: RTCDataChannel }).controlChannel.send(t);
         }, text),
+      sendInput: (channel, messages) =>
+        page.evaluate(
+          ({ label, batch }) => {
+            const dc = (window as unknown as Record<string, RTCDataChannel>)[`channel:${label}`]!;
+            for (const bytes of batch) dc.send(Uint8Array.from(bytes));
+          },
+          // Plain arrays: playwright carries JSON-like values into the page.
+          { label: DATA_CHANNELS[channel].label, batch: messages.map((m) => [...m]) },
+        ),
+      remoteSdp: () => page.evaluate(() => (window as unknown as { pc: RTCPeerConnection }).pc.remoteDescription?.sdp ?? ''),
+      connection: () =>
+        page.evaluate(async () => {
+          const pc = (window as unknown as { pc: RTCPeerConnection }).pc;
+          let path: string | undefined;
+          if (pc.connectionState !== 'closed') {
+            const report = await pc.getStats();
+            report.forEach((s: Record<string, unknown>) => {
+              if (s.type !== 'candidate-pair' || s.state !== 'succeeded' || s.nominated !== true) return;
+              const local = report.get(String(s.localCandidateId)) as { candidateType?: string } | undefined;
+              const remote = report.get(String(s.remoteCandidateId)) as { candidateType?: string } | undefined;
+              path = `${local?.candidateType}/${remote?.candidateType}`;
+            });
+          }
+          return { connection: pc.connectionState, gathering: pc.iceGatheringState, path };
+        }),
+      closePeer: () => page.evaluate(() => (window as unknown as { pc: RTCPeerConnection }).pc.close()),
       channelsOpen: () => page.evaluate(() => (window as unknown as { channelsOpen: Promise<void> }).channelsOpen),
       inbound: () =>
         page.evaluate(async () => {
@@ -145,6 +205,7 @@ export async function openBrowserPeer(onSignal: (data: SignalData) => void, opti
             keyFramesDecoded: n('keyFramesDecoded'),
             frameWidth: n('frameWidth'),
             frameHeight: n('frameHeight'),
+            framesPerSecond: n('framesPerSecond'),
             pliCount: n('pliCount'),
             nackCount: n('nackCount'),
             packetsLost: n('packetsLost'),
