@@ -1,20 +1,23 @@
 /**
- * HostSession over a real loopback WebRTC connection to an in-process client
- * peer. That peer is wrtc (it cannot decode H.264), so the session runs the
- * wrtc pipeline (helpers/wrtc-pipeline.ts).
+ * HostSession over a real loopback WebRTC connection to a real Chromium
+ * (helpers/browser-client.ts): the encoded pipeline (libx264 on
+ * libdatachannel, built as the agent builds it) streams a synthetic capture
+ * to the page, and the page's input and control channels reach the
+ * session's injector, clipboard and control handling.
  */
 import { pino } from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
-import { encodeInput } from '../../src/shared/input.js';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { loadAvNative } from '../../src/host/encoder/av-native.js';
+import type { SelectedPipeline } from '../../src/host/pipeline/select.js';
 import { DEFAULT_SESSION_POLICY, type SessionPolicy } from '../../src/shared/policy.js';
 import type { Clipboard } from '../../src/host/clipboard/clipboard.js';
-import type { SignalData } from '../../src/shared/protocol.js';
 import { HostSession, type SessionEndReason } from '../../src/host/session.js';
-import { createClientPeer, type ClientPeer } from './helpers/client-peer.js';
+import { openBrowserClient, openEncodedPipeline, selectLibx264, SignalRelay, type BrowserClient } from './helpers/browser-client.js';
+import { pollUntil } from './helpers/browser-peer.js';
 import { RecordingInjector } from './helpers/recording-injector.js';
 import { SyntheticCapture } from './helpers/synthetic-capture.js';
-import { openWrtcPipeline } from './helpers/wrtc-pipeline.js';
 
+const addon = loadAvNative();
 const logger = pino({ level: 'silent' });
 
 async function until(check: () => boolean, timeoutMs = 5_000): Promise<void> {
@@ -27,17 +30,14 @@ async function until(check: () => boolean, timeoutMs = 5_000): Promise<void> {
 
 interface Rig {
   session: HostSession;
-  client: ClientPeer;
+  client: BrowserClient;
   injector: RecordingInjector;
   capture: SyntheticCapture;
   ended: SessionEndReason[];
-  /** Every signal each side sent, in order: an offer, answer or renegotiate request after connecting is a renegotiation. */
-  signals: { from: 'host' | 'client'; type: SignalData['type'] }[];
+  relay: SignalRelay;
   /** The session's log messages, in order. */
   logs: string[];
 }
-
-let rig: Rig | undefined;
 
 class FakeClipboard implements Clipboard {
   readonly written: string[] = [];
@@ -54,61 +54,65 @@ class FakeClipboard implements Clipboard {
   }
 }
 
-function setup(policy: SessionPolicy = DEFAULT_SESSION_POLICY, clipboard?: Clipboard): Rig {
-  const injector = new RecordingInjector();
-  const capture = new SyntheticCapture();
-  const ended: SessionEndReason[] = [];
-  const signals: Rig['signals'] = [];
-  const logs: string[] = [];
-  // The client peer is created after the session, which signals to it.
-  const peerRef: { client?: ClientPeer } = {};
-  const sessionLogger = pino({ level: 'info' }, { write: (line: string) => void logs.push((JSON.parse(line) as { msg: string }).msg) });
-  const session = new HostSession({
-    sessionId: 'sess-1',
-    user: 'alice',
-    iceServers: [],
-    policy,
-    fps: 30,
-    capture,
-    openPipeline: openWrtcPipeline(capture, policy, sessionLogger),
-    openInjector: () => Promise.resolve(injector),
-    ...(clipboard ? { openClipboard: () => Promise.resolve(clipboard) } : {}),
-    logger: sessionLogger,
-    // Through JSON, as the broker would carry it.
-    sendSignal: (data) => {
-      signals.push({ from: 'host', type: data.type });
-      peerRef.client!.peer.signal(JSON.parse(JSON.stringify(data)) as never);
-    },
-    onEnded: (reason) => ended.push(reason),
-  });
-  const client = createClientPeer((data) => {
-    signals.push({ from: 'client', type: (data as SignalData).type });
-    session.signal(JSON.parse(JSON.stringify(data)) as SignalData);
-  });
-  peerRef.client = client;
-  rig = { session, client, injector, capture, ended, signals, logs };
-  return rig;
-}
+describe.skipIf(!addon.ok)('HostSession', () => {
+  let selected: SelectedPipeline;
+  let rig: Partial<Rig> | undefined;
 
-afterEach(async () => {
-  rig?.client.peer.destroy();
-  await rig?.session.end('agent-stopping');
-  rig = undefined;
-});
+  beforeAll(async () => {
+    selected = await selectLibx264(logger, 320, 240);
+  });
 
-describe('HostSession', () => {
-  it('streams video and injects input arriving on both channels', async () => {
-    const { session, client, injector } = setup();
+  afterEach(async () => {
+    await rig?.client?.close();
+    await rig?.session?.end('agent-stopping');
+    rig = undefined;
+  });
+
+  function newSession(policy: SessionPolicy, capture: SyntheticCapture, injector: RecordingInjector, extra: { clipboard?: Clipboard; relay?: SignalRelay; logs?: string[]; ended?: SessionEndReason[] } = {}): HostSession {
+    const logs = extra.logs;
+    const sessionLogger = logs ? pino({ level: 'info' }, { write: (line: string) => void logs.push((JSON.parse(line) as { msg: string }).msg) }) : logger;
+    const clipboard = extra.clipboard;
+    return new HostSession({
+      sessionId: 'sess-1',
+      user: 'alice',
+      iceServers: [],
+      policy,
+      fps: 30,
+      capture,
+      openPipeline: openEncodedPipeline(selected, capture, policy, sessionLogger),
+      openInjector: () => Promise.resolve(injector),
+      ...(clipboard ? { openClipboard: () => Promise.resolve(clipboard) } : {}),
+      logger: sessionLogger,
+      sendSignal: extra.relay?.toClient ?? (() => {}),
+      onEnded: (reason) => extra.ended?.push(reason),
+    });
+  }
+
+  /** A started session, and Chromium connected to it with its channels open. */
+  async function setup(policy: SessionPolicy = DEFAULT_SESSION_POLICY, clipboard?: Clipboard): Promise<Rig> {
+    const injector = new RecordingInjector();
+    const capture = new SyntheticCapture();
+    const ended: SessionEndReason[] = [];
+    const relay = new SignalRelay();
+    const logs: string[] = [];
+    const session = newSession(policy, capture, injector, { relay, logs, ended, ...(clipboard ? { clipboard } : {}) });
+    rig = { session };
     await session.start();
-    await client.channelsOpen;
-    const frame = await client.firstFrame;
-    expect(frame.width).toBe(320);
-    expect(frame.height).toBe(240);
+    const client = await openBrowserClient(relay, (data) => session.signal(data));
+    rig = { session, client, injector, capture, ended, relay, logs };
+    await client.peer.channelsOpen();
+    return rig as Rig;
+  }
 
-    client.pointer.send(encodeInput({ op: 'pointerAbs', x: 1000, y: 2000 }));
-    client.input.send(encodeInput({ op: 'key', code: 'KeyA', down: true }));
-    client.input.send(encodeInput({ op: 'wheel', dx: 0, dy: 120 }));
-    client.input.send(Uint8Array.of(0xee, 1, 2)); // garbage: counted, not injected
+  it('streams video and injects input arriving on both channels', async () => {
+    const { session, client, injector } = await setup();
+    // A few frames: the first stats after a decode may not carry its size or codec yet.
+    const video = await pollUntil('frames decoded', () => client.peer.inbound(), (v) => (v?.framesDecoded ?? 0) >= 3 && v!.codec !== '');
+    expect(video).toMatchObject({ frameWidth: 320, frameHeight: 240, codec: expect.stringMatching(/^video\/H264 /) as unknown });
+
+    await client.send('pointer', { op: 'pointerAbs', x: 1000, y: 2000 });
+    await client.send('input', { op: 'key', code: 'KeyA', down: true }, { op: 'wheel', dx: 0, dy: 120 });
+    await client.peer.sendInput('input', [Uint8Array.of(0xee, 1, 2)]); // garbage: counted, not injected
     await until(() => session.stats().input?.received === 4);
     expect(injector.events).toEqual(
       expect.arrayContaining([
@@ -122,12 +126,10 @@ describe('HostSession', () => {
   });
 
   it('releases input, stops capture and reports the end when the client goes away', async () => {
-    const { session, client, injector, capture, ended } = setup();
-    await session.start();
-    await client.channelsOpen;
-    client.input.send(encodeInput({ op: 'key', code: 'ShiftLeft', down: true }));
+    const { session, client, injector, capture, ended } = await setup();
+    await client.send('input', { op: 'key', code: 'ShiftLeft', down: true });
     await until(() => injector.events.length === 1);
-    client.peer.destroy();
+    await client.peer.closePeer();
     await until(() => ended.length === 1, 15_000);
     expect(ended).toEqual(['peer-closed']);
     expect(injector.events).toContainEqual({ kind: 'releaseAll' });
@@ -137,7 +139,9 @@ describe('HostSession', () => {
   });
 
   it('ends once, whoever asks first', async () => {
-    const { session, ended } = setup();
+    const ended: SessionEndReason[] = [];
+    const session = newSession(DEFAULT_SESSION_POLICY, new SyntheticCapture(), new RecordingInjector(), { ended });
+    rig = { session };
     await session.start();
     await Promise.all([session.end('broker-ended'), session.end('replaced')]);
     await session.end('peer-closed');
@@ -149,68 +153,54 @@ describe('HostSession', () => {
     const ended: SessionEndReason[] = [];
     const capture = new SyntheticCapture();
     capture.start = () => Promise.reject(new Error('no display'));
-    const session = new HostSession({
-      sessionId: 'sess-2',
-      user: 'bob',
-      iceServers: [],
-      policy: DEFAULT_SESSION_POLICY,
-      fps: 30,
-      capture,
-      openPipeline: openWrtcPipeline(capture, DEFAULT_SESSION_POLICY, logger),
-      openInjector: () => Promise.resolve(injector),
-      logger,
-      sendSignal: () => {},
-      onEnded: (reason) => ended.push(reason),
-    });
+    const session = newSession(DEFAULT_SESSION_POLICY, capture, injector, { ended });
+    rig = { session };
     await expect(session.start()).rejects.toThrow('no display');
     expect(ended).toEqual(['start-failed']);
     expect(injector.events.at(-1)).toEqual({ kind: 'close' });
   });
 
-  it('answers pings, says hello, and drops malformed control messages without acting', async () => {
-    const { session, client } = setup();
-    await session.start();
-    await client.channelsOpen;
+  it('answers pings, says hello with what it streams, and drops malformed control messages without acting', async () => {
+    const { session, client } = await setup();
     const hello = await client.nextControl('hello');
     expect(hello.monitors).toHaveLength(1);
-    client.sendControl({ type: 'ping', id: 7, sentAt: 123.5 });
+    expect(hello.applied).toMatchObject({ width: 320, height: 240, fps: 30, codec: 'H264' });
+    // What the client's recovery and stats rely on: this host encodes H.264 itself and cannot restart ICE.
+    expect(hello.stream).toMatchObject({ pipeline: 'encoded', encoder: 'libx264', codec: 'H264', codecs: ['H264'], iceRestart: false, codecChangeInPlace: false });
+    await client.sendControl({ type: 'ping', id: 7, sentAt: 123.5 });
     expect(await client.nextControl('pong')).toEqual({ type: 'pong', id: 7, sentAt: 123.5 });
-    for (const bad of ['not json', '{"type":"quality","request":{"width":"big"}}', '{"type":"shutdown"}', '{"type":"ping","id":-1,"sentAt":0}']) client.control.send(bad);
-    client.sendControl({ type: 'ping', id: 8, sentAt: 0 });
+    for (const bad of ['not json', '{"type":"quality","request":{"width":"big"}}', '{"type":"shutdown"}', '{"type":"ping","id":-1,"sentAt":0}']) await client.peer.sendControl(bad);
+    await client.sendControl({ type: 'ping', id: 8, sentAt: 0 });
     await client.nextControl('pong');
     expect(session.stats().control).toMatchObject({ received: 6, dropped: 4 });
     expect(session.stats().quality).toMatchObject({ width: 320, height: 240 });
   });
 
-  it('reconfigures capture for a quality request, without touching the peer', async () => {
-    const { session, client, capture, signals, logs } = setup();
-    await session.start();
-    await client.channelsOpen;
-    // The host renegotiates only once its peer is connected: wait for that, so a
-    // renegotiation would not be skipped just because the request came early.
+  it('reconfigures capture for a quality request, and the picture changes size without touching the peer', async () => {
+    const { session, client, capture, relay, logs } = await setup();
+    // A renegotiation could only follow a connected peer: wait for that, so none is missed for being early.
     await until(() => logs.includes('peer connected'));
-    const negotiation = () => signals.filter((s) => s.type !== 'candidate');
+    await pollUntil('frames at 320x240', () => client.peer.inbound(), (v) => v?.frameWidth === 320);
+    const negotiation = () => relay.record.filter((s) => s.type !== 'candidate');
     const before = negotiation().length;
-    expect(before).toBeGreaterThanOrEqual(2); // the first offer and answer: the record sees negotiation
-    client.sendControl({ type: 'quality', request: { width: 160, fps: 10 } });
+    expect(negotiation()).toEqual([{ from: 'client', type: 'offer' }, { from: 'host', type: 'answer' }]);
+    await client.sendControl({ type: 'quality', request: { width: 160, fps: 10 } });
     const applied = await client.nextControl('quality.applied');
     expect(applied.applied).toMatchObject({ width: 160, height: 120, fps: 10 });
-    // (I420: what the wrtc pipeline hands libwebrtc.)
+    // I420: what the encoded pipeline feeds libx264 (4:2:0 here: the client did not ask for full colour).
     expect(capture.settings.at(-1)).toEqual({ region: { x: 0, y: 0, width: 320, height: 240 }, width: 160, height: 120, fps: 10, format: 'i420' });
-    // The host asks for a renegotiation (simple-peer emits `renegotiate` synchronously
-    // inside negotiate()) before it sends quality.applied, so by now any would be recorded.
+    // The encoder reopens at the new size on the same track: Chromium decodes it without a new offer or answer.
+    await pollUntil('frames at 160x120', () => client.peer.inbound(), (v) => v?.frameWidth === 160 && v.frameHeight === 120);
     expect(negotiation().slice(before)).toEqual([]);
     expect(session.ended).toBe(false);
   });
 
   it('carries clipboard text both ways when policy says both, within the size limit', async () => {
     const clipboard = new FakeClipboard();
-    const { session, client } = setup({ ...DEFAULT_SESSION_POLICY, clipboard: 'both', clipboardMaxBytes: 10 }, clipboard);
-    await session.start();
-    await client.channelsOpen;
+    const { session, client } = await setup({ ...DEFAULT_SESSION_POLICY, clipboard: 'both', clipboardMaxBytes: 10 }, clipboard);
     await client.nextControl('hello');
-    client.sendControl({ type: 'clipboard', text: 'héllo' });
-    client.sendControl({ type: 'clipboard', text: 'far too long' });
+    await client.sendControl({ type: 'clipboard', text: 'héllo' });
+    await client.sendControl({ type: 'clipboard', text: 'far too long' });
     expect(await client.nextControl('error')).toMatchObject({ code: 'ERR_CLIPBOARD_TOO_LARGE' });
     expect(clipboard.written).toEqual(['héllo']);
     clipboard.onChange!('from host');
@@ -221,10 +211,8 @@ describe('HostSession', () => {
 
   it('refuses clipboard text against the policy direction', async () => {
     const clipboard = new FakeClipboard();
-    const { session, client } = setup({ ...DEFAULT_SESSION_POLICY, clipboard: 'host-to-client' }, clipboard);
-    await session.start();
-    await client.channelsOpen;
-    client.sendControl({ type: 'clipboard', text: 'paste me' });
+    const { client } = await setup({ ...DEFAULT_SESSION_POLICY, clipboard: 'host-to-client' }, clipboard);
+    await client.sendControl({ type: 'clipboard', text: 'paste me' });
     expect(await client.nextControl('error')).toMatchObject({ code: 'ERR_CLIPBOARD_POLICY' });
     expect(clipboard.written).toEqual([]);
   });
