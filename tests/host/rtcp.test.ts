@@ -13,11 +13,11 @@ const u32 = (v: number): number[] => [(v >>> 24) & 0xff, (v >>> 16) & 0xff, (v >
 const u16 = (v: number): number[] => [(v >>> 8) & 0xff, v & 0xff];
 
 describe('parseRtcp', () => {
-  it('reads a receiver report block: fraction lost, signed cumulative loss, jitter', () => {
-    const block = [...u32(0xabcd), 64, 0xff, 0xff, 0xfe, ...u32(70_000), ...u32(321), ...u32(0), ...u32(0)];
+  it('reads a receiver report block: fraction lost, signed cumulative loss, jitter, and when our last SR arrived', () => {
+    const block = [...u32(0xabcd), 64, 0xff, 0xff, 0xfe, ...u32(70_000), ...u32(321), ...u32(0x8765_4321), ...u32(0x0001_8000)];
     const parsed = parseRtcp(Uint8Array.from(packet(201, 1, [...u32(1), ...block])));
     expect(parsed.error).toBeUndefined();
-    expect(parsed.feedback).toEqual([{ kind: 'report', blocks: [{ ssrc: 0xabcd, fractionLost: 0.25, cumulativeLost: -2, highestSequence: 70_000, jitter: 321 }] }]);
+    expect(parsed.feedback).toEqual([{ kind: 'report', blocks: [{ ssrc: 0xabcd, fractionLost: 0.25, cumulativeLost: -2, highestSequence: 70_000, jitter: 321, lastSr: 0x8765_4321, delaySinceLastSr: 0x0001_8000 }] }]);
   });
 
   it('reads PLI, FIR and NACK, and counts the lost packets a NACK bitmask names', () => {

@@ -34,6 +34,10 @@ export interface ReportBlock {
   highestSequence: number;
   /** Interarrival jitter in RTP timestamp units. */
   jitter: number;
+  /** The middle 32 bits of the NTP time of our last sender report the receiver had (0: none yet). */
+  lastSr: number;
+  /** Time since the receiver got that sender report, in 1/65536 s. */
+  delaySinceLastSr: number;
 }
 
 export type RtcpFeedback =
@@ -110,6 +114,8 @@ function reportBlocks(body: DataView, start: number, count: number): RtcpFeedbac
       cumulativeLost: cumulative & 0x800000 ? cumulative - 0x1000000 : cumulative,
       highestSequence: body.getUint32(at + 8),
       jitter: body.getUint32(at + 12),
+      lastSr: body.getUint32(at + 16),
+      delaySinceLastSr: body.getUint32(at + 20),
     });
   }
   return { kind: 'report', blocks };

@@ -132,6 +132,9 @@ export interface HostSample {
   targetKbps: number;
   rembKbps: number | undefined;
   lossFraction: number;
+  /** The round trip from the latest receiver report, and its queueing above the floor, ms. */
+  rttMs: number | undefined;
+  queueingMs: number | undefined;
   reason: string;
   bytesSent: number;
   framesEncoded: number;
@@ -324,7 +327,7 @@ export function timeline(phase: Phase, client: ClientSample[], host: readonly Ho
     if (!h1 || !h0 || !w) continue;
     const s = (h1.t - h0.t) / 1000;
     out.push(
-      `${round((t - phase.from) / 1000)}s target ${h1.targetKbps} (${h1.reason}) remb ${h1.rembKbps === undefined ? '-' : round(h1.rembKbps)} rrLoss ${round(h1.lossFraction * 100, 1)}% ` +
+      `${round((t - phase.from) / 1000)}s target ${h1.targetKbps} (${h1.reason}) remb ${h1.rembKbps === undefined ? '-' : round(h1.rembKbps)} rrLoss ${round(h1.lossFraction * 100, 1)}% rtt ${h1.rttMs === undefined ? '-' : round(h1.rttMs)} q ${h1.queueingMs === undefined ? '-' : round(h1.queueingMs)} ` +
         `sent ${round(((h1.bytesSent - h0.bytesSent) * 8) / 1000 / s)} kbps ${round((h1.framesEncoded - h0.framesEncoded) / s)} fps (encode ${h1.encodeMs ?? '-'} ms, skipped ${h1.framesSkipped - h0.framesSkipped}, capture ${h1.captureFps} fps, ticks ${round((h1.ticks - h0.ticks) / s)}/s) | ` +
         `recv ${round(w.kbps)} kbps ${round(w.fps)} fps lost ${round(w.loss * 100, 1)}%`,
     );
@@ -579,7 +582,7 @@ export async function startShapedStream(): Promise<ShapedStream> {
     if (!pipeline || closed) return;
     const stats = (await pipeline.stats()).encoder as EncodedStreamStats;
     const { bitrate } = stats;
-    host.push({ t: now(), targetKbps: bitrate.targetKbps, rembKbps: bitrate.rembKbps, lossFraction: bitrate.lossFraction, reason: bitrate.reason, bytesSent: stats.bytesSent, framesEncoded: stats.framesEncoded, keyframesSent: stats.keyframesSent, nackedPackets: stats.nackedPackets, encodeMs: stats.encodeMs, framesSkipped: stats.framesSkipped, captureFps: round(capture!.stats().fps), ticks: noise!.ticks() });
+    host.push({ t: now(), targetKbps: bitrate.targetKbps, rembKbps: bitrate.rembKbps, lossFraction: bitrate.lossFraction, rttMs: bitrate.rttMs, queueingMs: bitrate.queueingMs, reason: bitrate.reason, bytesSent: stats.bytesSent, framesEncoded: stats.framesEncoded, keyframesSent: stats.keyframesSent, nackedPackets: stats.nackedPackets, encodeMs: stats.encodeMs, framesSkipped: stats.framesSkipped, captureFps: round(capture!.stats().fps), ticks: noise!.ticks() });
     if (ceilingRaisedAt === undefined && bitrate.rembKbps !== undefined) {
       // Before a REMB a new ceiling is also the start rate (BitrateController.setCeiling); after, it only bounds the climb.
       pipeline.setMaxBitrate(MAX_KBPS);
