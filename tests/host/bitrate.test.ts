@@ -127,9 +127,9 @@ describe('BitrateController', () => {
     const target = c.state(2_000).targetKbps;
     expect(c.onRemb(5_100_000, 2_000)).toBeUndefined();
     expect(c.state(2_000)).toMatchObject({ targetKbps: target, rembOverruled: 1 });
-    // Queueing of 25 ms (jitter, between the clear and congested levels): held, and the REMB still overruled.
-    report(2_500, { rttMs: 30 });
-    report(2_600, { rttMs: 30 });
+    // Queueing of 30 ms (jitter, between the clear and congested levels): held, and the REMB still overruled.
+    report(2_500, { rttMs: 35 });
+    report(2_600, { rttMs: 35 });
     expect(c.state(2_600)).toMatchObject({ reason: 'hold', targetKbps: target });
     expect(c.onRemb(5_100_000, 2_700)).toBeUndefined();
     expect(c.state(2_700).rembOverruled).toBe(2);
