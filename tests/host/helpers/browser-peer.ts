@@ -52,6 +52,8 @@ export interface BrowserPeer {
   /** Resolves once the input, pointer and control channels are open. */
   channelsOpen(): Promise<void>;
   inbound(): Promise<InboundVideo | undefined>;
+  /** SIGKILLs the browser, as a client machine that dies does: nothing is closed on the way (needs `killable`). */
+  kill(): void;
   close(): Promise<void>;
 }
 
@@ -72,11 +74,20 @@ export interface BrowserPeerOptions {
   /** The page's ICE servers (the grant's, as the web client passes them), and whether it may use only relays. */
   iceServers?: RTCIceServer[];
   iceTransportPolicy?: RTCIceTransportPolicy;
+  /** Run the browser as a server process the test can SIGKILL (`kill`). */
+  killable?: boolean;
 }
 
 /** Opens Chromium and prepares the page's peer; the host side signals through the returned functions. */
 export async function openBrowserPeer(onSignal: (data: SignalData) => void, options: BrowserPeerOptions = {}): Promise<BrowserPeer> {
-  const browser: Browser = await chromium.launch({ executablePath: CHROMIUM, args: [...CHROMIUM_FLAGS, ...LOOPBACK_WEBRTC_FLAGS] });
+  const launch = { executablePath: CHROMIUM, args: [...CHROMIUM_FLAGS, ...LOOPBACK_WEBRTC_FLAGS] };
+  // A launched browser hides its process; a server's is the test's to kill.
+  const server = options.killable ? await chromium.launchServer(launch) : undefined;
+  const browser: Browser = server ? await chromium.connect(server.wsEndpoint()) : await chromium.launch(launch);
+  const close = async (): Promise<void> => {
+    await browser.close().catch(() => undefined);
+    await server?.close();
+  };
   try {
     const page = await browser.newPage();
     await page.goto('about:blank');
@@ -214,10 +225,14 @@ export async function openBrowserPeer(onSignal: (data: SignalData) => void, opti
             codec: codecs.get(String(out.codecId)) ?? '',
           };
         }),
-      close: () => browser.close(),
+      kill: () => {
+        if (!server) throw new Error('kill() needs a browser peer opened with { killable: true }');
+        server.process().kill('SIGKILL');
+      },
+      close,
     };
   } catch (err) {
-    await browser.close();
+    await close();
     throw err;
   }
 }
