@@ -1,31 +1,37 @@
 /**
  * Input fidelity on a real desktop: a Chromium page on Xvfb (the demo
  * desktop, which logs its DOM events) driven through a real HostSession with
- * the XTEST injector, from an in-process WebRTC client. What the page and
- * the X server see is what an artist's application would see. The client is
- * wrtc, which cannot decode H.264, so the session runs the wrtc pipeline.
+ * the XTEST injector, from a second, headless Chromium as the client (its
+ * RTCPeerConnection shaped like the web client's: tests/host/helpers/
+ * browser-client.ts), over the encoded pipeline the agent runs (XCB capture,
+ * libx264, libdatachannel on loopback). What the page and the X server see
+ * is what an artist's application would see.
  */
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DemoStack } from '../../src/demo/stack.js';
 import { startXvfb, type VirtualDisplay } from '../../src/demo/xvfb.js';
-import { COORD_MAX, encodeInput, MouseButton, type InputMessage } from '../../src/shared/input.js';
+import { COORD_MAX, MouseButton, type InputMessage } from '../../src/shared/input.js';
 import { DEFAULT_SESSION_POLICY } from '../../src/shared/policy.js';
-import type { SignalData } from '../../src/shared/protocol.js';
-import { X11GrabCapture } from '../../src/host/capture/x11grab-capture.js';
+import { XcbCapture } from '../../src/host/capture/xcb-capture.js';
+import { loadXcbNative } from '../../src/host/capture/xcb-native.js';
 import { X11Clipboard } from '../../src/host/clipboard/x11-clipboard.js';
+import { loadAvNative } from '../../src/host/encoder/av-native.js';
 import { HEARTBEAT_TIMEOUT_MS } from '../../src/host/input/input-router.js';
 import { XTestInjector } from '../../src/host/input/xtest-injector.js';
 import { HostSession, type SessionEndReason } from '../../src/host/session.js';
-import { createClientPeer, type ClientPeer } from '../host/helpers/client-peer.js';
-import { openWrtcPipeline } from '../host/helpers/wrtc-pipeline.js';
+import { openBrowserClient, openEncodedPipeline, selectLibx264, SignalRelay, type BrowserClient } from '../host/helpers/browser-client.js';
+import { pollUntil } from '../host/helpers/browser-peer.js';
 import { x11HeldState } from '../host/helpers/x11-state.js';
 import { startDesktop, type HostEvent } from './fixtures.js';
 
 const WIDTH = 1280;
 const HEIGHT = 720;
 const HEARTBEAT_MS = 1_000;
+/** A SIGKILLed client is noticed by the host's transport within this (ICE consent fails: ~30 s measured). */
+const KILLED_CLIENT_NOTICED_MS = 45_000;
 const logger = pino({ level: process.env.TEST_LOG ?? 'silent' });
+const addonsMissing = [loadAvNative(), loadXcbNative()].flatMap((l) => (l.ok ? [] : [l.reason]));
 
 /** US-layout physical keys for printable ASCII: [code, shifted]. */
 const US_KEYS: Record<string, [string, boolean]> = (() => {
@@ -52,21 +58,27 @@ const US_KEYS: Record<string, [string, boolean]> = (() => {
 const nx = (px: number): number => Math.round((px * COORD_MAX) / (WIDTH - 1));
 const ny = (py: number): number => Math.round((py * COORD_MAX) / (HEIGHT - 1));
 
-describe('host input on a real desktop application', () => {
+describe.skipIf(addonsMissing.length > 0)('host input on a real desktop application', () => {
   let display: VirtualDisplay;
   let desktop: Awaited<ReturnType<typeof startDesktop>>;
   let session: HostSession;
-  let client: ClientPeer;
+  let client: BrowserClient;
   let heartbeat: NodeJS.Timeout | undefined;
   const ended: SessionEndReason[] = [];
 
-  const send = (msg: InputMessage): void => client.input.send(encodeInput(msg));
-  const move = (x: number, y: number): void => client.pointer.send(encodeInput({ op: 'pointerAbs', x: nx(x), y: ny(y) }));
-  const tap = (code: string, shift = false): void => {
-    if (shift) send({ op: 'key', code: 'ShiftLeft', down: true });
-    send({ op: 'key', code, down: true });
-    send({ op: 'key', code, down: false });
-    if (shift) send({ op: 'key', code: 'ShiftLeft', down: false });
+  /** Sends on the reliable input channel, in order (one page call for all of them). */
+  const send = (...msgs: InputMessage[]): Promise<void> => client.send('input', ...msgs);
+  const move = (x: number, y: number): Promise<void> => client.send('pointer', { op: 'pointerAbs', x: nx(x), y: ny(y) });
+  const tapKeys = (code: string, shift = false): InputMessage[] => [
+    ...(shift ? [{ op: 'key', code: 'ShiftLeft', down: true } as const] : []),
+    { op: 'key', code, down: true },
+    { op: 'key', code, down: false },
+    ...(shift ? [{ op: 'key', code: 'ShiftLeft', down: false } as const] : []),
+  ];
+  const tap = (code: string, shift = false): Promise<void> => send(...tapKeys(code, shift));
+  const startHeartbeat = (): void => {
+    let seq = 0;
+    heartbeat = setInterval(() => void send({ op: 'heartbeat', seq: seq++ }).catch(() => undefined), HEARTBEAT_MS);
   };
   const events = (): Promise<HostEvent[]> => desktop.events();
   const textValue = (): Promise<string> => desktop.page.evaluate(() => (document.getElementById('typed') as HTMLTextAreaElement).value);
@@ -86,8 +98,9 @@ describe('host input on a real desktop application', () => {
         if (e.button === 3 || e.button === 4) e.preventDefault();
       });
     });
-    const ref: { client?: ClientPeer } = {};
-    const capture = new X11GrabCapture({ display: display.display });
+    const selected = await selectLibx264(logger, WIDTH, HEIGHT);
+    const capture = new XcbCapture({ display: display.display, logger });
+    const relay = new SignalRelay();
     session = new HostSession({
       sessionId: 'e2e-input',
       user: 'alice',
@@ -95,40 +108,38 @@ describe('host input on a real desktop application', () => {
       policy: DEFAULT_SESSION_POLICY,
       fps: 30,
       capture,
-      openPipeline: openWrtcPipeline(capture, DEFAULT_SESSION_POLICY, logger),
+      openPipeline: openEncodedPipeline(selected, capture, DEFAULT_SESSION_POLICY, logger),
       openInjector: () => XTestInjector.open(display.display, logger),
       openClipboard: () => X11Clipboard.open(display.display, logger),
       logger,
-      sendSignal: (data) => ref.client!.peer.signal(JSON.parse(JSON.stringify(data)) as never),
+      sendSignal: relay.toClient,
       onEnded: (reason) => ended.push(reason),
     });
-    client = createClientPeer((data) => session.signal(JSON.parse(JSON.stringify(data)) as SignalData));
-    ref.client = client;
     await session.start();
-    await client.channelsOpen;
-    let seq = 0;
-    heartbeat = setInterval(() => {
-      if (client.input.readyState === 'open') send({ op: 'heartbeat', seq: seq++ });
-    }, HEARTBEAT_MS);
+    // Killable: the last test kills the client's browser outright.
+    client = await openBrowserClient(relay, (data) => session.signal(data), { killable: true });
+    await client.peer.channelsOpen();
+    // The client decodes the desktop: input goes to the session the picture comes from.
+    await pollUntil('the desktop decoded', () => client.peer.inbound(), (v) => v?.frameWidth === WIDTH && v.framesDecoded > 0, 20_000);
+    startHeartbeat();
   });
 
   afterAll(async () => {
     clearInterval(heartbeat);
-    client?.peer.destroy();
+    await client?.close();
     await session?.end('agent-stopping');
     await desktop?.close();
     await display?.stop();
   });
 
   it('types shifted symbols through physical keys, exactly', async () => {
-    move(300, 175);
-    send({ op: 'button', button: MouseButton.Left, down: true, x: nx(300), y: ny(175) });
-    send({ op: 'button', button: MouseButton.Left, down: false, x: nx(300), y: ny(175) });
+    await move(300, 175);
+    await send({ op: 'button', button: MouseButton.Left, down: true, x: nx(300), y: ny(175) }, { op: 'button', button: MouseButton.Left, down: false, x: nx(300), y: ny(175) });
     await expect.poll(() => desktop.page.evaluate(() => document.activeElement?.id)).toBe('typed');
     const typed = 'Hello, World! ~!@#$%^&*()_+{}|:"<>? `1234567890-=[]\\;\',./';
     for (const ch of typed) {
       const [code, shifted] = US_KEYS[ch]!;
-      tap(code, shifted);
+      await tap(code, shifted);
     }
     await expect.poll(textValue, { timeout: 10_000 }).toBe(typed);
   });
@@ -136,29 +147,23 @@ describe('host input on a real desktop application', () => {
   it('types text the layout has no keys for through the text fallback', async () => {
     await desktop.page.evaluate(() => void ((document.getElementById('typed') as HTMLTextAreaElement).value = ''));
     const text = 'héllo wörld — €½ 日本語 😀 ß';
-    send({ op: 'text', text });
     // The same characters again reuse their temporary keycodes; mixing with keys keeps the order.
-    tap('Space');
-    send({ op: 'text', text: 'é€' });
+    await send({ op: 'text', text }, ...tapKeys('Space'), { op: 'text', text: 'é€' });
     await expect.poll(textValue, { timeout: 10_000 }).toBe(`${text} é€`);
   });
 
   it('pastes the client\'s clipboard into the application and sends back what it copies', async () => {
     await desktop.page.evaluate(() => void ((document.getElementById('typed') as HTMLTextAreaElement).value = ''));
-    client.sendControl({ type: 'clipboard', text: 'from the artist ✓ ünïcode' });
+    await client.sendControl({ type: 'clipboard', text: 'from the artist ✓ ünïcode' });
     // Let the host take the selection before the application asks for it.
     await new Promise((r) => setTimeout(r, 200));
-    const chord = (code: string): void => {
-      send({ op: 'key', code: 'ControlLeft', down: true });
-      tap(code);
-      send({ op: 'key', code: 'ControlLeft', down: false });
-    };
-    chord('KeyV');
+    const chord = (code: string): Promise<void> => send({ op: 'key', code: 'ControlLeft', down: true }, ...tapKeys(code), { op: 'key', code: 'ControlLeft', down: false });
+    await chord('KeyV');
     await expect.poll(textValue, { timeout: 10_000 }).toBe('from the artist ✓ ünïcode');
     await desktop.page.evaluate(() => void ((document.getElementById('typed') as HTMLTextAreaElement).value = 'copied on the workstation'));
-    chord('KeyA');
-    chord('KeyC');
-    await expect.poll(() => client.controlMessages.filter((m) => m.type === 'clipboard').at(-1), { timeout: 10_000 }).toEqual({
+    await chord('KeyA');
+    await chord('KeyC');
+    await expect.poll(async () => (await client.controls()).filter((m) => m.type === 'clipboard').at(-1), { timeout: 10_000 }).toEqual({
       type: 'clipboard',
       text: 'copied on the workstation',
     });
@@ -174,7 +179,7 @@ describe('host input on a real desktop application', () => {
       'ControlLeft', 'ControlRight', 'AltLeft', 'MetaLeft', 'Numpad0', 'Numpad5', 'NumpadAdd', 'NumpadSubtract',
       'NumpadMultiply', 'NumpadDivide', 'NumpadDecimal', 'NumpadEnter', 'F2', 'F8', 'F9', 'Escape',
     ];
-    for (const code of codes) tap(code);
+    await send(...codes.flatMap((code) => tapKeys(code)));
     await expect.poll(async () => (await events()).filter((e) => e.type === 'keyup').length, { timeout: 10_000 }).toBe(codes.length);
     const all = await events();
     expect(all.filter((e) => e.type === 'keydown').map((e) => e.code)).toEqual(codes);
@@ -184,13 +189,12 @@ describe('host input on a real desktop application', () => {
   it('delivers all five buttons, both wheel axes, a drag and relative motion', async () => {
     await clearLog();
     const at = { x: 700, y: 400 };
-    move(at.x, at.y);
+    await move(at.x, at.y);
     for (const button of [MouseButton.Left, MouseButton.Middle, MouseButton.Right, MouseButton.Back, MouseButton.Forward]) {
-      send({ op: 'button', button, down: true, x: nx(at.x), y: ny(at.y) });
-      send({ op: 'button', button, down: false, x: nx(at.x), y: ny(at.y) });
+      await send({ op: 'button', button, down: true, x: nx(at.x), y: ny(at.y) }, { op: 'button', button, down: false, x: nx(at.x), y: ny(at.y) });
     }
     for (const [dx, dy] of [[0, 120], [0, -120], [120, 0], [-120, 0]] as const) {
-      send({ op: 'wheel', dx, dy });
+      await send({ op: 'wheel', dx, dy });
       // Chromium coalesces wheel events that arrive within one frame into one.
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -203,12 +207,12 @@ describe('host input on a real desktop application', () => {
 
     // A drag: press, move on the unordered channel, release somewhere else.
     await clearLog();
-    send({ op: 'button', button: MouseButton.Left, down: true, x: nx(400), y: ny(300) });
+    await send({ op: 'button', button: MouseButton.Left, down: true, x: nx(400), y: ny(300) });
     for (let i = 1; i <= 10; i++) {
-      move(400 + i * 20, 300 + i * 10);
+      await move(400 + i * 20, 300 + i * 10);
       await new Promise((r) => setTimeout(r, 15));
     }
-    send({ op: 'button', button: MouseButton.Left, down: false, x: nx(600), y: ny(400) });
+    await send({ op: 'button', button: MouseButton.Left, down: false, x: nx(600), y: ny(400) });
     await expect.poll(async () => (await events()).some((e) => e.type === 'mouseup'), { timeout: 10_000 }).toBe(true);
     all = await events();
     const dragMoves = all.filter((e) => e.type === 'mousemove' && e.buttons === 1);
@@ -218,7 +222,7 @@ describe('host input on a real desktop application', () => {
 
     // Relative motion (pointer lock on the client): from where the pointer is, by the delta.
     await clearLog();
-    client.pointer.send(encodeInput({ op: 'pointerRel', dx: 40, dy: -25 }));
+    await client.send('pointer', { op: 'pointerRel', dx: 40, dy: -25 });
     await expect.poll(async () => (await events()).filter((e) => e.type === 'mousemove').at(-1), { timeout: 10_000 }).toMatchObject({ x: 640, y: 375 });
   });
 
@@ -226,8 +230,7 @@ describe('host input on a real desktop application', () => {
     await clearLog();
     clearInterval(heartbeat);
     heartbeat = undefined;
-    send({ op: 'key', code: 'ShiftLeft', down: true });
-    send({ op: 'button', button: MouseButton.Left, down: true, x: nx(700), y: ny(400) });
+    await send({ op: 'key', code: 'ShiftLeft', down: true }, { op: 'button', button: MouseButton.Left, down: true, x: nx(700), y: ny(400) });
     await expect.poll(async () => (await x11HeldState(display.display)).buttonMask).not.toBe(0);
     const start = Date.now();
     await expect.poll(async () => (await x11HeldState(display.display)).buttonMask, { timeout: HEARTBEAT_TIMEOUT_MS + 3_000 }).toBe(0);
@@ -241,20 +244,24 @@ describe('host input on a real desktop application', () => {
 
   it('leaves nothing held when the client is killed mid-drag', async () => {
     await clearLog();
-    send({ op: 'key', code: 'ShiftLeft', down: true });
-    send({ op: 'key', code: 'ControlLeft', down: true });
-    send({ op: 'button', button: MouseButton.Left, down: true, x: nx(500), y: ny(300) });
-    move(550, 320);
+    // As a live client does: heartbeats, which stop when it dies.
+    startHeartbeat();
+    await send({ op: 'key', code: 'ShiftLeft', down: true }, { op: 'key', code: 'ControlLeft', down: true }, { op: 'button', button: MouseButton.Left, down: true, x: nx(500), y: ny(300) });
+    await move(550, 320);
     await expect.poll(async () => (await x11HeldState(display.display)).keycodes.length).toBe(2);
     expect((await x11HeldState(display.display)).buttonMask).not.toBe(0);
-    // The client process dies: its peer goes away without a releaseAll or any key up.
-    client.peer.destroy();
-    await expect.poll(() => ended, { timeout: 20_000 }).toEqual(['peer-closed']);
-    const held = await x11HeldState(display.display);
-    expect(held.keycodes).toEqual([]);
-    expect(held.buttonMask).toBe(0);
+    // The client's browser dies: its peer goes away without a releaseAll, a key up or a goodbye.
+    client.peer.kill();
+    const killedAt = Date.now();
+    // Nothing answers the host any more, but nothing said goodbye either: the
+    // heartbeat watchdog is what lets go, long before the transport notices.
+    await expect.poll(async () => (await x11HeldState(display.display)).buttonMask, { timeout: HEARTBEAT_TIMEOUT_MS + 3_000 }).toBe(0);
+    expect((await x11HeldState(display.display)).keycodes).toEqual([]);
+    expect(Date.now() - killedAt).toBeGreaterThanOrEqual(HEARTBEAT_TIMEOUT_MS - 1_000);
+    // libdatachannel calls the connection failed once the client stops answering ICE (~30 s here).
+    await expect.poll(() => ended, { timeout: KILLED_CLIENT_NOTICED_MS }).toEqual(['peer-error']);
     await expect.poll(async () => (await events()).filter((e) => e.type === 'mouseup').at(-1)?.buttons).toBe(0);
     const all = await events();
     expect(all.filter((e) => e.type === 'keyup').map((e) => e.code).sort()).toEqual(['ControlLeft', 'ShiftLeft']);
-  });
+  }, KILLED_CLIENT_NOTICED_MS + 20_000);
 });
