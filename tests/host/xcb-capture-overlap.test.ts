@@ -156,6 +156,29 @@ describe('XcbCapture overlapping the encoder', () => {
     }
   });
 
+  it('grabs at once when an encode ends sooner than the sink expected', async () => {
+    // The sink expects 200 ms while busy (a stale estimate) but is done in 50: the release wakes the grab.
+    let busy = 0;
+    const sink = tracked(
+      () => {
+        busy++;
+        return new Promise<void>((resolve) => setTimeout(() => (busy--, resolve()), 50));
+      },
+      () => (busy ? 200 : 0),
+    );
+    const native = new FakeXcb(10, sink.held);
+    const capture = new XcbCapture({ display: ':fake', native, logger });
+    const started = capture.start(SETTINGS, sink.wrapped, () => {});
+    await vi.advanceTimersByTimeAsync(RUN_MS);
+    await started;
+    const stopped = capture.stop();
+    await vi.advanceTimersByTimeAsync(200);
+    await stopped;
+    // One frame per 50 ms encode + 10 ms grab (the grab starts at the release), not per 100 ms sleep slice.
+    expect(sink.stats.calls).toBeGreaterThanOrEqual(RUN_MS / 60 - 2);
+    expect(native.violations).toEqual([]);
+  });
+
   it('never grabs into a buffer a sink still holds, and waits when the sink holds them all', async () => {
     // A sink that keeps every frame for 250 ms, whatever else arrives: no latest-wins to free buffers early.
     const sink = tracked((frame) => {

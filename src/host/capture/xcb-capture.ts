@@ -190,9 +190,15 @@ export class XcbCapture implements CaptureSource {
     return buffer;
   }
 
-  /** Resolves at the next release of a buffer, reconfigure or stop. */
-  private woken(): Promise<void> {
-    return new Promise((resolve) => (this.wake = resolve));
+  /** Resolves at the next release of a buffer, reconfigure or stop, or after `ms`. */
+  private woken(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = Number.isFinite(ms) ? setTimeout(() => this.wakeLoop(), ms) : undefined;
+      this.wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
   }
 
   private wakeLoop(): void {
@@ -272,15 +278,16 @@ export class XcbCapture implements CaptureSource {
 
       // A grab timed to end when the sink can take its frame: the picture is as fresh as it can be
       // when the encoder starts on it, and no grab is spent on a frame a newer one would replace.
+      // An encode that ends sooner than expected lets its buffer go, which wakes the loop at once.
       const early = (this.sink!.readyIn?.() ?? 0) - this.lastGrabMs;
       if (early >= 1) {
-        await sleep(Math.min(early, MAX_WAIT_SLICE_MS));
+        await this.woken(Math.min(early, MAX_WAIT_SLICE_MS));
         continue;
       }
       const buffer = this.freeBuffer();
       if (!buffer) {
         // The sink holds every buffer: the next grab waits for it to let one go.
-        await this.woken();
+        await this.woken(Infinity);
         continue;
       }
       const refreshIn = IDLE_REFRESH_MS - (performance.now() - this.lastFrameAt);

@@ -11,7 +11,10 @@
  * replaces the waiting one (latest wins, counted as skipped), so a slow
  * encoder lowers the frame rate to 1/max(grab, encode) instead of
  * 1/(grab + encode), and never builds a queue. (At 3840x2160 on the 2-core
- * build machine, serial grab 56 ms + encode 131 ms gave 5.6 fps.)
+ * build machine, serial grab 56 ms + encode 131 ms gave 5.6 fps.) readyIn()
+ * says when the encoder will be free, so the capture can start its grab to
+ * end then: the picture is fresh, and no grab is spent on a frame that
+ * would only be replaced.
  */
 import type { Logger } from 'pino';
 import type { RawFrame } from '../capture/capture-source.js';
@@ -22,8 +25,12 @@ import { KeyframeScheduler, type KeyframeReason, type KeyframeStats } from './ke
 
 /** Encode times are summarised over windows of this many frames. */
 const ENCODE_WINDOW = 120;
-/** Weight of the newest encode in the running estimate readyIn() uses (wall time, ms). */
-const ENCODE_ESTIMATE_GAIN = 0.25;
+/**
+ * readyIn() expects an encode to take the median wall time of this many recent ones: a
+ * median, since one slow frame (590 ms amid 90 ms ones, measured at 3840x2160 on a loaded
+ * 2-core machine) must not hold the next grabs back for a dozen frames, as an average did.
+ */
+const ENCODE_ESTIMATE_FRAMES = 5;
 
 /** Where encoded frames go: the transport's video track. */
 export interface FrameSender {
@@ -106,8 +113,8 @@ export class EncodedStream {
   private fps: number;
   /** When the encode in flight began (this.now()), while one is. */
   private encodingSince: number | undefined;
-  /** Running estimate of an encode's wall time on the open encoder, ms. */
-  private encodeEstimate: number | undefined;
+  /** Wall times of the last ENCODE_ESTIMATE_FRAMES encodes on the open encoder, ms. */
+  private recentEncodes: number[] = [];
 
   constructor(private readonly options: EncodedStreamOptions) {
     this.now = options.now ?? (() => performance.now());
@@ -191,9 +198,10 @@ export class EncodedStream {
    * its next grab by it, so that the picture is taken as late as it can be.
    */
   readyIn(): number {
-    if (this.encodingSince === undefined || this.encodeEstimate === undefined) return 0;
-    const rest = Math.max(0, this.encodingSince + this.encodeEstimate - this.now());
-    return rest + (this.waiting ? this.encodeEstimate : 0);
+    const estimate = median(this.recentEncodes);
+    if (this.encodingSince === undefined || estimate === undefined) return 0;
+    const rest = Math.max(0, this.encodingSince + estimate - this.now());
+    return rest + (this.waiting ? estimate : 0);
   }
 
   /** The client or policy changed the bitrate ceiling. */
@@ -280,7 +288,8 @@ export class EncodedStream {
       this.encodingSince = undefined;
     }
     const wall = this.now() - startedAt;
-    this.encodeEstimate = this.encodeEstimate === undefined ? wall : this.encodeEstimate + (wall - this.encodeEstimate) * ENCODE_ESTIMATE_GAIN;
+    this.recentEncodes.push(wall);
+    if (this.recentEncodes.length > ENCODE_ESTIMATE_FRAMES) this.recentEncodes.shift();
     if (this.closed) return;
     if (!out) {
       this.framesSkipped++;
@@ -318,7 +327,7 @@ export class EncodedStream {
     current?.close();
     this.encoder = undefined;
     // Another size or encoder: its speed is learnt again.
-    this.encodeEstimate = undefined;
+    this.recentEncodes = [];
     try {
       const settings: EncoderSettings = {
         ...this.options.settings,
