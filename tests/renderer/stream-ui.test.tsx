@@ -52,6 +52,16 @@ describe('stream settings', () => {
     expect(codecOptions(panel(actor))).toEqual([':Studio default (H264)', 'H264:H264', 'VP8:VP8', 'VP9:VP9', 'AV1:AV1']);
   });
 
+  it('says what "Automatic" bitrate means: the ceiling the workstation applies for this size and rate, not the policy maximum', async () => {
+    const before = await session(null);
+    expect(panel(before.actor)).toMatch(/<option value=""[^>]*>Automatic \(by size and frame rate\)<\/option>/);
+    const { actor, peers } = await session(null);
+    peers.last().send({ type: 'peer.control', message: { type: 'hello', monitors: [], applied: { width: 1920, height: 1080, fps: 30, maxBitrateKbps: 3_732 }, stream: ENCODED } });
+    await settle();
+    expect(panel(actor)).toMatch(/<option value=""[^>]*>Automatic \(3\.732 Mb\/s at this size and rate\)<\/option>/);
+    expect(panel(actor)).not.toContain('up to');
+  });
+
   it('shows "Full colour (4:4:4)" only when the policy allows it and this browser decodes H.264 High 4:4:4', async () => {
     const { actor } = await session(ENCODED);
     expect(panel(actor)).toContain('Full colour (4:4:4)');
