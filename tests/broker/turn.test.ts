@@ -1,17 +1,20 @@
 /**
  * TURN with real coturn: the broker's credentials (TURN REST scheme, shared
- * secret) let two peers connect relay-only; an expired or forged credential
- * does not.
+ * secret) let the client (Chromium) and the host (libdatachannel) of a
+ * session connect relay-only; an expired or forged credential does not.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import wrtc from '@roamhq/wrtc';
+import nodeDatachannel from 'node-datachannel';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { turnCredential } from '../../src/broker/turn.js';
-import type { IceServer } from '../../src/shared/protocol.js';
+import { datachannelIceServers } from '../../src/host/transport/ice-servers.js';
+import { DATA_CHANNELS } from '../../src/shared/constants.js';
+import type { IceServer, SignalData } from '../../src/shared/protocol.js';
+import { openBrowserPeer, pollUntil } from '../host/helpers/browser-peer.js';
 import { api, startBrokerProcess, type BrokerProcess } from './helpers/broker-process.js';
 import { WsPeer } from './helpers/ws-peer.js';
 
@@ -88,64 +91,83 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-/** Two relay-only peers in this process; resolves with the candidate types each gathered and whether data flowed. */
-async function connectRelayOnly(a: IceServer[], b: IceServer[]): Promise<{ connected: boolean; relayCandidates: number }> {
-  const pcA = new wrtc.RTCPeerConnection({ iceServers: a, iceTransportPolicy: 'relay' });
-  const pcB = new wrtc.RTCPeerConnection({ iceServers: b, iceTransportPolicy: 'relay' });
-  let relayCandidates = 0;
-  const wire = (from: any, to: any) => {
-    from.onicecandidate = (e: any) => {
-      if (!e.candidate) return;
-      if (/ typ relay /.test(e.candidate.candidate)) relayCandidates++;
-      void to.addIceCandidate(e.candidate).catch(() => undefined);
-    };
-  };
-  wire(pcA, pcB);
-  wire(pcB, pcA);
+interface RelayResult {
+  /** Candidate types each side signalled, in order. */
+  clientCandidates: string[];
+  hostCandidates: string[];
+  /** The selected pair as each side sees it, `local/remote` candidate types; undefined when they never connected. */
+  clientPath: string | undefined;
+  hostPath: string | undefined;
+  /** Text crossed both ways on the control channel. */
+  textCrossed: boolean;
+}
+
+const typeOf = (candidate: string): string => / typ (\w+)/.exec(candidate)?.[1] ?? '?';
+
+/**
+ * The client and the host of a session, each relay-only: the client is
+ * Chromium given the grant's ICE servers as the web client passes them; the
+ * host is libdatachannel (node-datachannel) given session.start's, converted
+ * as the host's transport converts them (transport/ice-servers.ts).
+ */
+async function connectRelayOnly(clientServers: IceServer[], hostServers: IceServer[]): Promise<RelayResult> {
+  const result: RelayResult = { clientCandidates: [], hostCandidates: [], clientPath: undefined, hostPath: undefined, textCrossed: false };
+  const ice = datachannelIceServers(hostServers);
+  // It answers, as the host does: an offer of its own (libdatachannel makes one for a new channel) would collide.
+  const host = new nodeDatachannel.PeerConnection('turn-test-host', { iceServers: ice.servers, iceTransportPolicy: 'relay', disableAutoNegotiation: true });
+  let hostGathered = false;
+  host.onGatheringStateChange((state) => (hostGathered ||= state === 'complete'));
+  const fromClient: string[] = [];
+  const control = host.createDataChannel(DATA_CHANNELS.control.label, { negotiated: true, id: DATA_CHANNELS.control.id });
+  control.onMessage((m) => fromClient.push(typeof m === 'string' ? m : '(binary)'));
+  const hostOpen = new Promise<true>((resolve) => control.onOpen(() => resolve(true)));
+  const toClient: SignalData[] = [];
+  host.onLocalDescription((sdp, type) => {
+    if (type === 'answer') toClient.push({ type: 'answer', sdp });
+  });
+  host.onLocalCandidate((candidate, mid) => {
+    result.hostCandidates.push(typeOf(candidate));
+    toClient.push({ type: 'candidate', candidate: { candidate: candidate.replace(/^a=/, ''), sdpMid: mid } });
+  });
+  const client = await openBrowserPeer(
+    (data) => {
+      if (data.type !== 'candidate') return;
+      result.clientCandidates.push(typeOf(data.candidate.candidate));
+      host.addRemoteCandidate(data.candidate.candidate, data.candidate.sdpMid ?? '0');
+    },
+    { iceServers: clientServers, iceTransportPolicy: 'relay' },
+  );
   try {
-    const received = new Promise<string>((resolve) => {
-      pcB.ondatachannel = (e: any) => (e.channel.onmessage = (m: any) => resolve(String(m.data)));
-    });
-    const channel = pcA.createDataChannel('probe');
-    const opened = new Promise<void>((resolve) => (channel.onopen = () => resolve()));
-    await pcA.setLocalDescription(await pcA.createOffer());
-    await pcB.setRemoteDescription(pcA.localDescription!);
-    await pcB.setLocalDescription(await pcB.createAnswer());
-    await pcA.setRemoteDescription(pcB.localDescription!);
-    const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), CONNECT_TIMEOUT_MS));
-    // With no relay candidate once both have finished gathering, relay-only peers can never connect: stop early.
-    const hopeless = new Promise<'no-relay'>((r) => {
-      const check = () => {
-        if (pcA.iceGatheringState === 'complete' && pcB.iceGatheringState === 'complete' && relayCandidates === 0) r('no-relay');
-      };
-      pcA.onicegatheringstatechange = check;
-      pcB.onicegatheringstatechange = check;
-    });
-    const result = await Promise.race([
-      hopeless,
-      opened.then(async () => {
-        channel.send('through the relay');
-        return received;
-      }),
-      timeout,
-    ]);
-    const stats = await pcA.getStats();
-    let relayPair = false;
-    stats.forEach((s: any) => {
-      if (s.type === 'candidate-pair' && s.state === 'succeeded') {
-        const local = stats.get(s.localCandidateId);
-        if (local?.candidateType === 'relay') relayPair = true;
-      }
-    });
-    return { connected: result === 'through the relay' && relayPair, relayCandidates };
+    const offer = await client.offer();
+    if (offer.type === 'offer') host.setRemoteDescription(offer.sdp, 'offer');
+    host.setLocalDescription('answer');
+    const deadline = Date.now() + CONNECT_TIMEOUT_MS;
+    for (;;) {
+      // The host's signals go to the page in order, the answer first.
+      for (const data of toClient.splice(0)) await client.signal(data);
+      if (await Promise.race([hostOpen, new Promise<false>((r) => setTimeout(() => r(false), 200))])) break;
+      // With no relay candidate once both have finished gathering, relay-only peers can never connect: stop early.
+      const hopeless = hostGathered && (await client.connection()).gathering === 'complete' && result.clientCandidates.length + result.hostCandidates.length === 0;
+      if (hopeless || Date.now() > deadline) return result;
+    }
+    await client.channelsOpen();
+    control.sendMessage('from the host, through the relay');
+    await client.sendControl('from the client, through the relay');
+    const crossed = await pollUntil('text both ways', async () => ({ atClient: await client.controlMessages(), atHost: [...fromClient] }), (m) => m.atClient.length > 0 && m.atHost.length > 0).catch(() => undefined);
+    result.textCrossed = crossed?.atClient[0] === 'from the host, through the relay' && crossed.atHost[0] === 'from the client, through the relay';
+    const pair = host.getSelectedCandidatePair();
+    result.hostPath = pair ? `${pair.local.type}/${pair.remote.type}` : undefined;
+    result.clientPath = (await client.connection()).path;
+    return result;
   } finally {
-    pcA.close();
-    pcB.close();
+    control.close();
+    host.close();
+    await client.close();
   }
 }
 
 describe('TURN credentials', () => {
-  it('connect two relay-only peers through coturn with the credentials the broker issued', async () => {
+  it('connect a relay-only client and host through coturn with the credentials the broker issued', async () => {
     const host = await WsPeer.open(`${broker.url.replace('http', 'ws')}/ws/host`);
     const { code } = broker.admin.createEnrolmentCode('test', 'ws-1');
     const { json: enrolled } = await api(broker.url, 'POST', '/api/enrol', { code, hostname: 'ws-1' });
@@ -164,8 +186,18 @@ describe('TURN credentials', () => {
     expect(hostTurn.username).toMatch(/^\d+:host-ws-1$/);
 
     const result = await connectRelayOnly(grant.iceServers, start.iceServers);
-    expect(result.relayCandidates).toBeGreaterThan(0);
-    expect(result.connected).toBe(true);
+    // Each credential allocated a relay on coturn, and each side offered nothing else.
+    expect(result.clientCandidates.length).toBeGreaterThan(0);
+    expect(result.hostCandidates.length).toBeGreaterThan(0);
+    expect(new Set([...result.clientCandidates, ...result.hostCandidates])).toEqual(new Set(['relay']));
+    expect(result.textCrossed).toBe(true);
+    // Every path crosses coturn. The client sends only from its relay (Chromium
+    // enforces relay-only); the host's libdatachannel (libjuice) only filters
+    // what it signals, and in about one run in three reaches the client's relay
+    // straight from its own socket (srflx, seen by the client as prflx): on
+    // loopback coturn's per-IP permissions cannot tell that from its relay.
+    expect(result.clientPath).toMatch(/^relay\/(relay|prflx)$/);
+    expect(result.hostPath).toMatch(/^(relay|srflx)\/relay$/);
     client.ws.close();
     host.ws.close();
   }, 40_000);
@@ -177,7 +209,7 @@ describe('TURN credentials', () => {
     for (const cred of [expired, forged]) {
       const servers = [{ urls, ...cred }];
       const result = await connectRelayOnly(servers, servers);
-      expect(result).toEqual({ connected: false, relayCandidates: 0 });
+      expect(result).toEqual({ clientCandidates: [], hostCandidates: [], clientPath: undefined, hostPath: undefined, textCrossed: false });
     }
     expect(coturnLog).toMatch(/401|Unauthori[sz]ed|cannot find credentials|check_stun_auth/i);
   }, 60_000);
