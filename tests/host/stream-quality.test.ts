@@ -244,7 +244,6 @@ describe.skipIf(!addon.ok)('stream quality as the client receives it', () => {
     try {
       const r = await streaming(DEFAULT_SESSION_POLICY);
       await r.client.nextControl('hello');
-      // The size on its own first: a ceiling sent with it is lost today (the it.fails below).
       await r.client.sendControl({ type: 'quality', request: { width: 640, height: 360 } });
       await r.client.nextControl('quality.applied');
       await pollUntil('640x360 decoded', () => video(r), (v) => v?.frameWidth === 640);
@@ -267,12 +266,11 @@ describe.skipIf(!addon.ok)('stream quality as the client receives it', () => {
     }
   }, BITRATE_TEST_TIMEOUT_MS);
 
-  // A bug, kept visible: EncodedStream.encoderFor reopens the encoder for the
-  // new size with the target read before `await openEncoder`, and a target
-  // set meanwhile (this request's ceiling, applied right after the capture's
-  // reconfigure) finds no encoder and is dropped: x264 stays at the old 1 Mbit/s.
-  // When this starts passing, drop `.fails` and the two-step request above.
-  it.fails('applies a ceiling sent together with a new size', async () => {
+  // EncodedStream.encoderFor reopens the encoder for the new size; a target set
+  // while it opens (this request's ceiling, applied right after the capture's
+  // reconfigure) is given to the new encoder once it is open (it was dropped:
+  // x264 stayed at the old 1 Mbit/s).
+  it('applies a ceiling sent together with a new size', async () => {
     const noise = await startNoise(xvfb.display, ...CHEAP_NOISE);
     try {
       const r = await streaming(DEFAULT_SESSION_POLICY);

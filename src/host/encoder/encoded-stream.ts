@@ -343,6 +343,9 @@ export class EncodedStream {
         this.encoder = undefined;
         return undefined;
       }
+      // A target set while it opened (a ceiling sent with a new size) found no encoder to tell: tell this one.
+      const target = this.options.bitrate.state(this.now()).targetKbps;
+      if (target !== settings.bitrateKbps) this.encoder.setBitrate(target);
       this.options.logger.info({ encoder: this.encoder.name, ...settings }, current ? 'encoder reopened: the picture size, layout or frame rate changed' : 'encoder open');
     } catch (err) {
       this.fail(err as Error);
