@@ -52,6 +52,12 @@ export interface BrowserPeer {
   /** Resolves once the input, pointer and control channels are open. */
   channelsOpen(): Promise<void>;
   inbound(): Promise<InboundVideo | undefined>;
+  /**
+   * The RGB of the decoded picture at `points` (video pixels), from the frame
+   * the page's video element shows, drawn to a canvas; undefined until the
+   * element has a frame to show.
+   */
+  videoPixels(points: readonly { x: number; y: number }[]): Promise<[number, number, number][] | undefined>;
   /** SIGKILLs the browser, as a client machine that dies does: nothing is closed on the way (needs `killable`). */
   kill(): void;
   close(): Promise<void>;
@@ -225,6 +231,20 @@ export async function openBrowserPeer(onSignal: (data: SignalData) => void, opti
             codec: codecs.get(String(out.codecId)) ?? '',
           };
         }),
+      videoPixels: (points) =>
+        page.evaluate((pts) => {
+          const video = document.querySelector('video');
+          if (!video || video.readyState < HTMLMediaElement.HAVE_CURRENT_DATA || video.videoWidth === 0) return undefined;
+          const canvas = document.createElement('canvas');
+          canvas.width = video.videoWidth;
+          canvas.height = video.videoHeight;
+          const ctx = canvas.getContext('2d', { willReadFrequently: true })!;
+          ctx.drawImage(video, 0, 0);
+          return pts.map(({ x, y }) => {
+            const d = ctx.getImageData(x, y, 1, 1).data;
+            return [d[0]!, d[1]!, d[2]!] as [number, number, number];
+          });
+        }, [...points]),
       kill: () => {
         if (!server) throw new Error('kill() needs a browser peer opened with { killable: true }');
         server.process().kill('SIGKILL');
