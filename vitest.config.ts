@@ -1,7 +1,7 @@
 import { defineConfig } from 'vitest/config';
 
 /** Host media tests against a real browser: timing-sensitive, so never beside other files on 2 cores. */
-const MEDIA_TESTS = ['tests/host/encoded-pipeline.test.ts', 'tests/host/shaped-link.test.ts', 'tests/host/session.test.ts', 'tests/host/stream-quality.test.ts', 'tests/host/agent.test.ts'];
+const MEDIA_TESTS = ['tests/host/encoded-pipeline.test.ts', 'tests/host/shaped-link.test.ts', 'tests/host/session.test.ts', 'tests/host/stream-quality.test.ts', 'tests/host/agent.test.ts', 'tests/host/cli.test.ts'];
 
 export default defineConfig({
   test: {
