@@ -5,16 +5,15 @@
  * - native/xcb-capture: in-process X11 capture (MIT-SHM, DAMAGE, libyuv).
  *   Needs, on Debian/Ubuntu:
  *   apt-get install libxcb-shm0-dev libxcb-damage0-dev libxcb-xfixes0-dev libyuv-dev
- * - native/wrtc-field-trials: sets libwebrtc field trials in @roamhq/wrtc
- *   (zero playout delay). Needs only a C compiler.
  * - native/av-encoder: the host's own video encoder through libavcodec
  *   (libx264, NVENC, VA-API, QSV, SVT-AV1) and libyuv. Needs, on Debian/Ubuntu:
  *   apt-get install libavcodec-dev libavutil-dev libyuv-dev pkg-config
  *
  * With --optional a failed build is a warning, not an error: the client and
- * the broker do not need the addons. Without them the host agent captures
- * through ffmpeg and the client's jitter buffer stays adaptive (slower; see
- * BENCHMARKS.md). Building needs a C compiler and python3.
+ * the broker do not need the addons. Without xcb-capture the host agent
+ * captures through ffmpeg (slower; see BENCHMARKS.md); without av-encoder it
+ * cannot stream, and says so when it starts. Building needs a C compiler and
+ * python3.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -25,7 +24,6 @@ const optional = process.argv.includes('--optional');
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const ADDONS = [
   { dir: 'xcb-capture', what: 'in-process X11 capture', hint: 'apt-get install libxcb-shm0-dev libxcb-damage0-dev libxcb-xfixes0-dev libyuv-dev' },
-  { dir: 'wrtc-field-trials', what: 'WebRTC field trials (zero playout delay)', hint: 'apt-get install build-essential python3' },
   { dir: 'av-encoder', what: 'video encoder (libavcodec: x264, NVENC, VA-API, QSV)', hint: 'apt-get install libavcodec-dev libavutil-dev libyuv-dev pkg-config' },
 ];
 let failed = 0;
@@ -33,7 +31,7 @@ let failed = 0;
 function give(message) {
   failed++;
   if (optional) {
-    console.warn(`backlot: native addon not built: ${message}\nbacklot: the host agent runs without it (slower; npm run build:native to retry)`);
+    console.warn(`backlot: native addon not built: ${message}\nbacklot: the client and the broker run without it; the host agent needs av-encoder to stream and captures through ffmpeg without xcb-capture (npm run build:native to retry)`);
   } else {
     console.error(`build-native: ${message}`);
   }

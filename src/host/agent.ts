@@ -16,15 +16,15 @@ import type { Clipboard } from './clipboard/clipboard.js';
 import { X11Clipboard } from './clipboard/x11-clipboard.js';
 import type { CursorSource } from './cursor/cursor-source.js';
 import { X11CursorSource } from './cursor/x11-cursor.js';
-import { CaptureKind, InjectorKind, PipelineKind } from './config.js';
+import { CaptureKind, InjectorKind } from './config.js';
 import { describeError, HostError } from './errors.js';
-import { LOW_LATENCY_PACING_TRIALS, MAX_PLAYOUT_DELAY_MS, playoutDelayTrial, setWebrtcFieldTrials } from './field-trials.js';
 import type { Injector } from './input/injector.js';
 import { openRobotInjector } from './input/robot-injector.js';
 import { XTestInjector } from './input/xtest-injector.js';
 import { MAX_CAPTURE_FPS } from './quality.js';
 import { openPipeline, selectPipeline, type SelectedPipeline } from './pipeline/select.js';
 import { HostSession, STATS_LOG_INTERVAL_MS, type SessionEndReason } from './session.js';
+import { MAX_PLAYOUT_DELAY_MS } from './transport/rtp-packetizer.js';
 
 export const DEFAULT_FPS = 30;
 export const MAX_FPS = MAX_CAPTURE_FPS;
@@ -48,11 +48,9 @@ export const HostAgentOptions = z.strictObject({
   injector: InjectorKind.default('auto'),
   /** Screen capture; `auto` is in-process MIT-SHM capture where it starts, else ffmpeg. */
   capture: CaptureKind.default('auto'),
-  /** Media pipeline; `auto` is our own encoder on libdatachannel where it runs, else wrtc (see config.ts). */
-  pipeline: PipelineKind.default('auto'),
   /** `auto` probes hardware encoders first, then libx264; a name forces that libavcodec encoder. */
   encoder: z.string().min(1).max(32).default('auto'),
-  /** Local IPv4 address the encoded pipeline gathers ICE candidates on; all interfaces when unset. */
+  /** Local IPv4 address WebRTC gathers ICE candidates on; all interfaces when unset. */
   iceBindAddress: z.ipv4().optional(),
   /**
    * Longest playout delay, ms, that every video frame tells the client's
@@ -64,8 +62,6 @@ export const HostAgentOptions = z.strictObject({
   playoutDelayMaxMs: z.number().int().min(0).max(MAX_PLAYOUT_DELAY_MS).nullable().default(0),
   /** How often a running session logs its stats (input, capture, encoder), ms. */
   statsIntervalMs: z.number().int().min(1_000).max(3_600_000).default(STATS_LOG_INTERVAL_MS),
-  /** More libwebrtc field trials, `Name/value/Name/value/` (an expert knob: env BACKLOT_WEBRTC_FIELD_TRIALS). */
-  extraFieldTrials: z.string().max(2048).regex(/^([A-Za-z0-9-]+\/[^/]*\/)*$/, 'field trials as Name/value/ pairs').default(''),
 });
 export type HostAgentOptions = z.input<typeof HostAgentOptions>;
 
@@ -131,29 +127,18 @@ export async function startHostAgent(input: HostAgentOptions & HostAgentDeps): P
     givenInjector ?? ((o, log) => (injectorKind === 'robot' ? openRobotInjector(log, { display: o.display }) : XTestInjector.open(o.display, log)));
   const openCursor = givenCursor ?? ((o, log) => X11CursorSource.open(o.display, log));
   const openClipboard = givenClipboard ?? ((o, log) => X11Clipboard.open(o.display, log));
-  // Probed at the primary monitor's size (the wrtc pipeline probes nothing): a session's own size is opened again when it starts.
-  const primary =
-    options.pipeline === 'wrtc'
-      ? undefined
-      : await createCapture(options, logger.child({ component: 'capture' }))
-          .monitors()
-          .then((monitors) => monitors.find((m) => m.primary) ?? monitors[0])
-          .catch(() => undefined);
+  // Probed at the primary monitor's size: a session's own size is opened again when it starts.
+  const primary = await createCapture(options, logger.child({ component: 'capture' }))
+    .monitors()
+    .then((monitors) => monitors.find((m) => m.primary) ?? monitors[0])
+    .catch(() => undefined);
   const selected = await (givenSelect ?? selectPipeline)({
-    pipeline: options.pipeline,
     encoder: options.encoder,
     ...(primary ? { width: primary.width & ~1, height: primary.height & ~1 } : {}),
     fps: options.fps,
     logger: logger.child({ component: 'encoder' }),
   });
   logger.info({ pipeline: selected.kind, encoders: selected.encoders }, selected.why);
-  if (selected.kind === 'wrtc') {
-    // libwebrtc reads the first entry of a name, so the operator's own trials go first and win.
-    const trialString = options.extraFieldTrials + (options.playoutDelayMaxMs === null ? '' : playoutDelayTrial(options.playoutDelayMaxMs)) + LOW_LATENCY_PACING_TRIALS;
-    const trials = setWebrtcFieldTrials(trialString);
-    if (trials.ok) logger.info({ fieldTrials: trials.trials, playoutDelayMaxMs: options.playoutDelayMaxMs }, 'libwebrtc field trials set: low-latency pacing and playout');
-    else logger.warn({ reason: trials.reason }, 'libwebrtc field trials unavailable: default pacing, and clients keep an adaptive jitter buffer');
-  }
 
   let current: HostSession | undefined;
   let stopping = false;

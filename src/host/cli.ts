@@ -40,14 +40,11 @@ Run options (each overrides the configuration file):
                          auto = XTEST on X11, robotjs on Windows and macOS)
   --capture <kind>       auto|xcb|ffmpeg: screen capture (env BACKLOT_CAPTURE;
                          auto = in-process MIT-SHM, else the ffmpeg pipeline)
-  --pipeline <kind>      auto|encoded|wrtc: media pipeline (env BACKLOT_PIPELINE;
-                         auto = our own encoder on libdatachannel where the
-                         av-encoder addon runs, else libwebrtc's VP8)
   --encoder <name>       auto|libx264|h264_nvenc|h264_vaapi|h264_qsv…
                          (env BACKLOT_ENCODER; auto = probe, hardware first)
   --ice-bind-address <ip>
-                         local IPv4 address for WebRTC candidates (encoded
-                         pipeline; env BACKLOT_ICE_BIND_ADDRESS; default all)
+                         local IPv4 address for WebRTC candidates
+                         (env BACKLOT_ICE_BIND_ADDRESS; default all)
   --playout-delay-max <ms|adaptive>
                          longest delay the client may hold frames, 0-500 ms
                          (default 0: render on arrival; adaptive: the
@@ -86,7 +83,6 @@ function parseCommandLine(argv: string[]) {
         'local-cursor': { type: 'boolean' },
         injector: { type: 'string' },
         capture: { type: 'string' },
-        pipeline: { type: 'string' },
         encoder: { type: 'string' },
         'ice-bind-address': { type: 'string' },
         'playout-delay-max': { type: 'string' },
@@ -151,19 +147,17 @@ async function runAgent({ values }: Parsed): Promise<void> {
     localCursor: values['local-cursor'] ?? config.localCursor ?? false,
     injector: values.injector ?? env.BACKLOT_INJECTOR ?? config.injector ?? 'auto',
     capture: values.capture ?? env.BACKLOT_CAPTURE ?? config.capture ?? 'auto',
-    pipeline: values.pipeline ?? env.BACKLOT_PIPELINE ?? config.pipeline ?? 'auto',
     encoder: values.encoder ?? env.BACKLOT_ENCODER ?? config.encoder ?? 'auto',
     ...((values['ice-bind-address'] ?? env.BACKLOT_ICE_BIND_ADDRESS ?? config.iceBindAddress)
       ? { iceBindAddress: values['ice-bind-address'] ?? env.BACKLOT_ICE_BIND_ADDRESS ?? config.iceBindAddress }
       : {}),
     ...playoutDelayOption(values['playout-delay-max'], config.playoutDelayMaxMs),
-    ...(env.BACKLOT_WEBRTC_FIELD_TRIALS ? { extraFieldTrials: env.BACKLOT_WEBRTC_FIELD_TRIALS } : {}),
     ...(values['stats-interval'] === undefined ? {} : { statsIntervalMs: /^\d+$/.test(values['stats-interval']) ? Number(values['stats-interval']) * 1000 : Number.NaN }),
   };
   const parsed = HostAgentOptions.safeParse(candidate);
   if (!parsed.success) {
     // Name the flag, never echo the values: one of them is the secret.
-    const flagOf: Record<string, string> = { display: '--display', brokerUrl: '--broker', workstationId: '--workstation', secret: '--secret', fps: '--fps', injector: '--injector', capture: '--capture', pipeline: '--pipeline', encoder: '--encoder', iceBindAddress: '--ice-bind-address', playoutDelayMaxMs: '--playout-delay-max', statsIntervalMs: '--stats-interval' };
+    const flagOf: Record<string, string> = { display: '--display', brokerUrl: '--broker', workstationId: '--workstation', secret: '--secret', fps: '--fps', injector: '--injector', capture: '--capture', encoder: '--encoder', iceBindAddress: '--ice-bind-address', playoutDelayMaxMs: '--playout-delay-max', statsIntervalMs: '--stats-interval' };
     const problems = parsed.error.issues.map((i) => `${flagOf[String(i.path[0])] ?? String(i.path[0])}: ${i.message}`);
     usageError(problems.join('\n'));
   }
@@ -171,6 +165,10 @@ async function runAgent({ values }: Parsed): Promise<void> {
   if (!logLevel.success) usageError(`--log-level must be one of ${LogLevel.options.join(', ')}`);
   // The secret is never passed to the logger; redaction guards against a future slip.
   const logger = pino({ name: 'backlot-host', level: logLevel.data, redact: ['secret', '*.secret'] });
+  // Hosts before 0.2 could choose libwebrtc's VP8 pipeline; there is one pipeline now, and an old setting is said, not obeyed silently.
+  for (const [where, value] of [['BACKLOT_PIPELINE', env.BACKLOT_PIPELINE], ['the configuration file\'s "pipeline"', config.pipeline], ['BACKLOT_WEBRTC_FIELD_TRIALS', env.BACKLOT_WEBRTC_FIELD_TRIALS]] as const) {
+    if (value !== undefined) logger.warn({ ignored: where, value }, 'ignored: the host has one media pipeline (its own encoder on libdatachannel) since the libwebrtc pipeline was removed');
+  }
 
   const priorityFlag = values.priority ?? env.BACKLOT_PRIORITY ?? 'auto';
   if (priorityFlag !== 'off') {

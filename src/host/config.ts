@@ -34,12 +34,11 @@ export const CaptureKind = z.enum(['auto', 'xcb', 'ffmpeg']);
 export type CaptureKind = z.infer<typeof CaptureKind>;
 
 /**
- * The media pipeline: `auto` is our own encoder (libavcodec: hardware where
- * the probe finds it, else libx264) on libdatachannel where the av-encoder
- * addon loads, else libwebrtc's VP8 through wrtc; `encoded` or `wrtc` force one.
+ * The media pipeline, as configuration files before 0.2 named it (`auto`,
+ * `encoded`, or libwebrtc's `wrtc`). There is one pipeline now: the key is
+ * still read so such a file keeps working, and the agent warns it is ignored.
  */
-export const PipelineKind = z.enum(['auto', 'encoded', 'wrtc']);
-export type PipelineKind = z.infer<typeof PipelineKind>;
+const LegacyPipelineKind = z.enum(['auto', 'encoded', 'wrtc']);
 
 export const HostConfig = z.strictObject({
   brokerUrl: z.url({ protocol: /^(https?|wss?)$/ }),
@@ -52,10 +51,11 @@ export const HostConfig = z.strictObject({
   localCursor: z.boolean().optional(),
   injector: InjectorKind.optional(),
   capture: CaptureKind.optional(),
-  pipeline: PipelineKind.optional(),
+  /** Ignored (see LegacyPipelineKind). */
+  pipeline: LegacyPipelineKind.optional(),
   /** 'auto' (probe) or a libavcodec encoder name (libx264, h264_nvenc, h264_vaapi, h264_qsv…). */
   encoder: z.string().max(32).optional(),
-  /** Local address WebRTC gathers candidates on (the encoded pipeline); all interfaces when unset. */
+  /** Local address WebRTC gathers candidates on; all interfaces when unset. */
   iceBindAddress: z.ipv4().optional(),
   /** Longest playout delay the client may add, ms (0 = render on arrival); null leaves the client's adaptive jitter buffer. */
   playoutDelayMaxMs: z.number().int().min(0).max(500).nullable().optional(),

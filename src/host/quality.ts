@@ -22,14 +22,25 @@ const MIN_HEIGHT = 120;
  */
 export const DEFAULT_BITS_PER_PIXEL = 0.06;
 const MIN_DEFAULT_BITRATE_KBPS = 1_000;
+/**
+ * A 4:4:4 (full colour) stream's default bitrate, as a multiple of 4:2:0's:
+ * it carries twice the samples (three full planes against one and two
+ * quarters). At 4:2:0's default (1.66 Mb/s at 1280x720@30, each frame capped
+ * at bitrate / fps by the encoder's one-frame VBV) the full-colour e2e test
+ * card's first 4:4:4 keyframe did not fit: x264 ran one of its slices out of
+ * bits and sent it with no residual at all, a flat grey half picture (7 of 8
+ * runs), and the settled picture kept a mean chroma error of 39-41, barely
+ * below 4:2:0's 50. At twice: whole in 8 of 8, settled at 24-25. A connection
+ * learns its chroma from the offer, after initialQuality: see withChroma.
+ */
+export const CHROMA444_BITRATE_FACTOR = 2;
 
-/** The bitrate a stream starts with when the client does not ask for one, in kbps. */
-export function defaultBitrateKbps(width: number, height: number, fps: number): number {
-  return Math.max(MIN_DEFAULT_BITRATE_KBPS, Math.round((width * height * fps * DEFAULT_BITS_PER_PIXEL) / 1000));
+/** The bitrate a stream starts with when the client does not ask for one, in kbps; `chroma444` for a full-colour stream. */
+export function defaultBitrateKbps(width: number, height: number, fps: number, chroma444 = false): number {
+  const kbps = Math.max(MIN_DEFAULT_BITRATE_KBPS, Math.round((width * height * fps * DEFAULT_BITS_PER_PIXEL) / 1000));
+  return chroma444 ? kbps * CHROMA444_BITRATE_FACTOR : kbps;
 }
 
-/** Codecs libwebrtc in @roamhq/wrtc can encode (it has no H.264 encoder): the wrtc pipeline's. */
-export const ENCODABLE_CODECS: readonly VideoCodec[] = ['VP8', 'VP9', 'AV1'];
 
 /** The stream as it runs now: what `hello` and `quality.applied` report. */
 export interface StreamQuality {
@@ -39,6 +50,13 @@ export interface StreamQuality {
   fps: number;
   maxBitrateKbps: number;
   codec: VideoCodec | undefined;
+  /** The connection runs 4:4:4 (decided with the client's offer: withChroma); absent for 4:2:0. */
+  chroma444?: boolean;
+}
+
+/** Whether `current` runs at the default bitrate for its size, rate and chroma (clamped to policy): one the client never chose. */
+function atDefaultBitrate(current: StreamQuality, policy: SessionPolicy): boolean {
+  return current.maxBitrateKbps === Math.min(defaultBitrateKbps(current.width, current.height, current.fps, current.chroma444 === true), policy.maxBitrateKbps);
 }
 
 /** The region a monitor id selects; 'all' (or an unknown id) is the bounding box of every monitor. */
@@ -79,8 +97,8 @@ export function applyQualityRequest(
   request: QualityRequest,
   monitors: readonly Monitor[],
   policy: SessionPolicy,
-  /** Codecs the running pipeline can send (its own rule; the wrtc pipeline's by default). */
-  sendable: readonly VideoCodec[] = allowedCodecs(policy),
+  /** Codecs the running pipeline can send (none before it runs: a codec wish then waits). */
+  sendable: readonly VideoCodec[] = [],
 ): StreamQuality {
   const monitor = request.monitor !== undefined && regionOf(monitors, request.monitor) ? request.monitor : current.monitor;
   const region = regionOf(monitors, monitor) ?? { x: 0, y: 0, width: current.width, height: current.height };
@@ -91,12 +109,22 @@ export function applyQualityRequest(
   ({ width, height } = fitSize(width, height, region, policy));
   const fps = Math.max(1, Math.min(request.fps ?? current.fps, policy.maxFps, MAX_CAPTURE_FPS));
   // A bitrate the client never chose follows the size and rate; one it chose stays.
-  const wasDefault = current.maxBitrateKbps === Math.min(defaultBitrateKbps(current.width, current.height, current.fps), policy.maxBitrateKbps);
-  const carried = wasDefault ? defaultBitrateKbps(width, height, fps) : current.maxBitrateKbps;
+  const carried = atDefaultBitrate(current, policy) ? defaultBitrateKbps(width, height, fps, current.chroma444 === true) : current.maxBitrateKbps;
   const maxBitrateKbps = Math.min(request.maxBitrateKbps ?? carried, policy.maxBitrateKbps);
   // A codec outside policy or that we cannot encode is ignored; the reply shows what stays.
   const codec = request.codec !== undefined && sendable.includes(request.codec) ? request.codec : current.codec;
-  return { monitor, width, height, fps, maxBitrateKbps, codec };
+  return { monitor, width, height, fps, maxBitrateKbps, codec, ...(current.chroma444 ? { chroma444: true } : {}) };
+}
+
+/**
+ * The stream once the connection's chroma is known (the client's offer): a
+ * default bitrate follows it, CHROMA444_BITRATE_FACTOR times for 4:4:4
+ * (clamped to policy); one the client chose stays.
+ */
+export function withChroma(current: StreamQuality, chroma444: boolean, policy: SessionPolicy): StreamQuality {
+  const { chroma444: _was, ...rest } = current;
+  const maxBitrateKbps = atDefaultBitrate(current, policy) ? Math.min(defaultBitrateKbps(current.width, current.height, current.fps, chroma444), policy.maxBitrateKbps) : current.maxBitrateKbps;
+  return { ...rest, maxBitrateKbps, ...(chroma444 ? { chroma444: true } : {}) };
 }
 
 /** The first stream of a session: the primary monitor at native size, clamped. */
@@ -112,21 +140,6 @@ export function initialQuality(monitors: readonly Monitor[], policy: SessionPoli
     maxBitrateKbps: Math.min(defaultBitrateKbps(size.width, size.height, rate), policy.maxBitrateKbps),
     codec: undefined,
   };
-}
-
-/** Codecs the wrtc pipeline may send in this session, in the studio's order. */
-export function allowedCodecs(policy: SessionPolicy): VideoCodec[] {
-  return policy.codecs.filter((c) => ENCODABLE_CODECS.includes(c));
-}
-
-/**
- * The codec to send: the client's explicit wish if allowed and offered,
- * else the first codec in policy order that the client offered.
- */
-export function chooseCodec(policy: SessionPolicy, offered: readonly string[], wish: VideoCodec | undefined): VideoCodec | undefined {
-  const usable = allowedCodecs(policy).filter((c) => offered.includes(c));
-  if (wish !== undefined && usable.includes(wish)) return wish;
-  return usable[0];
 }
 
 /** Capture settings for a stream quality. */

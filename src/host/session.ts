@@ -50,7 +50,7 @@ export interface SessionOptions {
   /** Frame rate to start at (the agent's configured default), before the client asks. */
   fps: number;
   capture: CaptureSource;
-  /** Builds the media pipeline (encoded or wrtc) for this session; `quality` is the stream it starts with. */
+  /** Builds the media pipeline for this session; `quality` is the stream it starts with. */
   openPipeline: (events: PipelineEvents, quality: StreamQuality) => MediaPipeline;
   /** Why the agent runs this pipeline and encoder (its probe), told to the client in `hello`. */
   pipelineWhy?: string;
@@ -403,10 +403,9 @@ export class HostSession {
   }
 
   /**
-   * The explicit `keyframe` message. The encoded pipeline forces one (rate-limited);
-   * the wrtc pipeline cannot (wrtc 0.10 has no generateKeyFrame and its
-   * setParameters always fails), so there the request is answered with an
-   * error code the client can recognise, and the receiver's PLI remains.
+   * The explicit `keyframe` message: the pipeline forces one (rate-limited).
+   * Before the pipeline exists, or where it cannot, the request is answered
+   * with an error code the client can recognise, and the receiver's PLI remains.
    */
   private keyframe(): void {
     this.controlStats.keyframeRequests++;

@@ -25,9 +25,9 @@ export const SessionPolicy = z.strictObject({
    * Codecs the session may use, in the studio's order of preference. The
    * default puts H.264 first: the host's own encoder (libx264, NVENC,
    * VA-API, QSV) writes it, and every client decodes it, in hardware on
-   * almost every PC. VP8, VP9 and AV1 are libwebrtc's own encoders on
-   * the `wrtc` pipeline, where VP8 costs a fraction of VP9's encode and
-   * decode time (measured in BENCHMARKS.md).
+   * almost every PC. VP8 and VP9 were sent by hosts before 0.2 (libwebrtc's
+   * own encoders); AV1 by hosts with an AV1 encoder (SVT-AV1) and a client
+   * that decodes it. A codec the host cannot send is passed over.
    */
   codecs: z.array(z.enum(VIDEO_CODECS)).min(1).max(VIDEO_CODECS.length),
   /**

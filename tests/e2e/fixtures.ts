@@ -183,14 +183,14 @@ export async function startRecordingHost(stack: DemoStack): Promise<{ calls: Inj
  * (node with tsx's loader, no wrapper process), e.g. for SIGSTOP / SIGCONT.
  * Logs are kept and returned by `output()` for a failing test to show.
  */
-export async function startHostProcess(stack: DemoStack, options: { pipeline?: 'encoded' | 'wrtc' } = {}): Promise<{ pid: number; output(): string; stop(): Promise<void> }> {
+export async function startHostProcess(stack: DemoStack): Promise<{ pid: number; output(): string; stop(): Promise<void> }> {
   const { spawn } = await import('node:child_process');
   const { DEMO_WORKSTATION } = await import('../../src/demo/stack.js');
   const { stopProcess } = await import('../../src/demo/xvfb.js');
   const root = resolve(import.meta.dirname, '../..');
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', 'src/host/cli.ts', 'run', '--fps', '30', '--priority', 'off', '--log-level', process.env.LOG_LEVEL ?? 'warn', ...(options.pipeline ? ['--pipeline', options.pipeline] : [])],
+    ['--import', 'tsx', 'src/host/cli.ts', 'run', '--fps', '30', '--priority', 'off', '--log-level', process.env.LOG_LEVEL ?? 'warn'],
     {
       cwd: root,
       // The secret through the environment, never on a command line others can read.

@@ -50,7 +50,7 @@ describe.skipIf(addonsMissing.length > 0)('encoded pipeline to Chromium', () => 
   });
 
   async function start(policy: SessionPolicy = DEFAULT_SESSION_POLICY, prefer444 = false): Promise<Running> {
-    const selected = await selectPipeline({ pipeline: 'encoded', encoder: 'libx264', width: 1280, height: 720, fps: 30, logger });
+    const selected = await selectPipeline({ encoder: 'libx264', width: 1280, height: 720, fps: 30, logger });
     const capture = new XcbCapture({ display: xvfb.display, logger });
     const monitors = await capture.monitors();
     const quality = initialQuality(monitors, policy, 30);

@@ -4,8 +4,7 @@ import type { Monitor } from '../../src/shared/control.js';
 import { COORD_MAX } from '../../src/shared/input.js';
 import { DEFAULT_SESSION_POLICY, type SessionPolicy } from '../../src/shared/policy.js';
 import { RegionInjector } from '../../src/host/input/region-injector.js';
-import { applyQualityRequest, chooseCodec, defaultBitrateKbps, initialQuality, regionOf, type StreamQuality } from '../../src/host/quality.js';
-import { keepOnlyVideoCodec, videoCodecsOf, withVideoBitrate } from '../../src/host/sdp.js';
+import { applyQualityRequest, CHROMA444_BITRATE_FACTOR, defaultBitrateKbps, initialQuality, regionOf, withChroma, type StreamQuality } from '../../src/host/quality.js';
 import { RecordingInjector } from './helpers/recording-injector.js';
 
 const DUAL: Monitor[] = [
@@ -57,60 +56,29 @@ describe('stream quality', () => {
     expect(applyQualityRequest(chosen, { fps: 60, width: 1280 }, DUAL, policy).maxBitrateKbps).toBe(12_000);
   });
 
-  it('chooses the codec by policy order among those offered, honouring an allowed wish', () => {
-    // VP8 first by default: software encoding (see DEFAULT_SESSION_POLICY).
-    expect(chooseCodec(DEFAULT_SESSION_POLICY, ['VP8', 'VP9', 'AV1'], undefined)).toBe('VP8');
-    expect(chooseCodec(DEFAULT_SESSION_POLICY, ['VP9', 'AV1'], undefined)).toBe('VP9');
-    expect(chooseCodec({ ...DEFAULT_SESSION_POLICY, codecs: ['VP9', 'VP8'] }, ['VP8', 'VP9'], undefined)).toBe('VP9');
-    expect(chooseCodec(DEFAULT_SESSION_POLICY, ['VP8', 'VP9', 'AV1'], 'AV1')).toBe('AV1');
-    expect(chooseCodec({ ...DEFAULT_SESSION_POLICY, codecs: ['H264'] }, ['H264', 'VP8'], undefined)).toBeUndefined();
+  it('gives a 4:4:4 connection twice the default bitrate (twice the samples), unless the client chose one; clamped to policy', () => {
+    expect(CHROMA444_BITRATE_FACTOR).toBe(2);
+    expect(defaultBitrateKbps(1280, 720, 30, true)).toBe(3_318);
+    expect(defaultBitrateKbps(320, 240, 5, true)).toBe(2_000);
+    const current = initialQuality(DUAL, policy, 30);
+    const full = withChroma(current, true, policy);
+    expect(full).toEqual({ ...current, chroma444: true, maxBitrateKbps: 7_464 });
+    // The default keeps following size and rate at 4:4:4...
+    expect(applyQualityRequest(full, { width: 1280 }, DUAL, policy)).toMatchObject({ width: 1280, maxBitrateKbps: 3_318, chroma444: true });
+    // ...and back at 4:2:0 it is 4:2:0's again.
+    expect(withChroma(full, false, policy)).toEqual(current);
+    expect(withChroma(current, false, policy)).toEqual(current);
+    // Under the policy's ceiling, and never over a bitrate the client chose.
+    expect(withChroma(initialQuality(DUAL, { ...policy, maxBitrateKbps: 5_000 }, 30), true, { ...policy, maxBitrateKbps: 5_000 }).maxBitrateKbps).toBe(5_000);
+    const chosen = applyQualityRequest(current, { maxBitrateKbps: 2_500 }, DUAL, policy);
+    expect(withChroma(chosen, true, policy).maxBitrateKbps).toBe(2_500);
+    expect(applyQualityRequest(withChroma(chosen, true, policy), { fps: 60 }, DUAL, policy).maxBitrateKbps).toBe(2_500);
   });
 
   it('computes the region of a monitor and of all of them', () => {
     expect(regionOf(DUAL, 'HDMI-1')).toEqual({ x: 2560, y: 0, width: 1920, height: 1080 });
     expect(regionOf(DUAL, 'all')).toEqual({ x: 0, y: 0, width: 4480, height: 1440 });
     expect(regionOf(DUAL, 'missing')).toBeUndefined();
-  });
-});
-
-const OFFER = [
-  'v=0', 'o=- 1 2 IN IP4 127.0.0.1', 's=-', 't=0 0',
-  'm=video 9 UDP/TLS/RTP/SAVPF 96 97 98 99 45 46 125 127',
-  'c=IN IP4 0.0.0.0',
-  'a=rtpmap:96 VP8/90000', 'a=rtcp-fb:96 nack', 'a=rtpmap:97 rtx/90000', 'a=fmtp:97 apt=96',
-  'a=rtpmap:98 VP9/90000', 'a=fmtp:98 profile-id=0', 'a=rtpmap:99 rtx/90000', 'a=fmtp:99 apt=98',
-  'a=rtpmap:45 AV1/90000', 'a=rtpmap:46 rtx/90000', 'a=fmtp:46 apt=45',
-  'a=rtpmap:125 red/90000', 'a=rtpmap:127 ulpfec/90000',
-  'm=application 9 UDP/DTLS/SCTP webrtc-datachannel',
-  'a=sctp-port:5000',
-  '',
-].join('\r\n');
-
-describe('SDP codec surgery', () => {
-  it('lists offered video codecs in order, without RTX or FEC', () => {
-    expect(videoCodecsOf(OFFER)).toEqual(['VP8', 'VP9', 'AV1']);
-  });
-
-  it('keeps only the chosen codec, its RTX and the FEC formats, and leaves other sections alone', () => {
-    const out = keepOnlyVideoCodec(OFFER, 'VP9');
-    expect(out).toContain('m=video 9 UDP/TLS/RTP/SAVPF 98 99 125 127\r\n');
-    expect(out).not.toMatch(/a=(rtpmap|fmtp|rtcp-fb):(96|97|45|46) /);
-    expect(out).toContain('a=fmtp:98 profile-id=0');
-    expect(out).toContain('a=sctp-port:5000');
-    expect(videoCodecsOf(out)).toEqual(['VP9']);
-  });
-
-  it('puts the bitrate ceiling after the video section\'s c= line, replacing an earlier one', () => {
-    const once = withVideoBitrate(OFFER, 300);
-    const twice = withVideoBitrate(once, 2_000);
-    const video = twice.split('m=application')[0]!;
-    expect(video).toContain('c=IN IP4 0.0.0.0\r\nb=AS:2000\r\nb=TIAS:2000000\r\n');
-    expect(video).not.toContain('b=AS:300');
-    expect(twice.split('m=application')[1]).not.toContain('b=AS');
-  });
-
-  it('returns the SDP unchanged when the codec is not there', () => {
-    expect(videoCodecsOf(keepOnlyVideoCodec(OFFER, 'H264'))).toEqual(['VP8', 'VP9', 'AV1']);
   });
 });
 

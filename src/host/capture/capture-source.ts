@@ -1,7 +1,6 @@
 /**
  * The seam between "where pictures come from" and the encoder: a capture
- * delivers planar frames to a sink, whichever pipeline consumes them (our
- * own encoder, or libwebrtc's through wrtc). Implementations: in-process
+ * delivers planar frames to a sink (the encoder stage). Implementations: in-process
  * MIT-SHM capture on X11 (xcb-capture.ts); the ffmpeg pipeline
  * (ffmpeg-capture.ts) with its X11, Windows `ddagrab`/`gdigrab` and macOS
  * `avfoundation` backends (ffmpeg-backends.ts).

@@ -1,9 +1,9 @@
 /**
  * Loads the host's own video encoder addon (native/av-encoder, built by
  * `npm run build:native` and on `npm install`): libavcodec driven on a libuv
- * worker thread (libx264, NVENC, VA-API, QSV, SVT-AV1). It is optional: where
- * it was not built (no libavcodec headers, not Linux) `loadAvNative` says why
- * and the agent keeps wrtc's own VP8 encoder.
+ * worker thread (libx264, NVENC, VA-API, QSV, SVT-AV1). Where it was not
+ * built (no libavcodec headers, not Linux) `loadAvNative` says why, and the
+ * agent stops at start with that reason: it has no other encoder.
  */
 import { createRequire } from 'node:module';
 import { frameBytes } from '../capture/capture-source.js';

@@ -1,14 +1,12 @@
 /**
  * The media half of a session: capture, encode and the peer connection
  * that carries video and the data channels. The session (session.ts) owns
- * input, control, clipboard and cursor, and talks to whichever pipeline
- * runs through this interface:
- * - `encoded` (encoded-pipeline.ts): our own encoder (libavcodec) and
- *   libdatachannel; H.264 (4:4:4 where allowed), keyframes on demand,
- *   bitrate from the receiver's REMB;
- * - `wrtc` (wrtc-pipeline.ts): raw frames into libwebrtc (@roamhq/wrtc),
- *   which encodes VP8/VP9/AV1 itself. Kept selectable until the encoded
- *   pipeline wins every bench row (issue 12), then deleted.
+ * input, control, clipboard and cursor, and talks to the pipeline through
+ * this interface. One implementation, `encoded` (encoded-pipeline.ts): our
+ * own encoder (libavcodec) and libdatachannel; H.264 (4:4:4 where allowed),
+ * keyframes on demand, bitrate from the receiver's reports. (libwebrtc's
+ * own VP8 pipeline, through @roamhq/wrtc, was removed in issue 12 once this
+ * one won every bench row; BENCHMARKS.md.)
  */
 import type { Monitor } from '../../shared/control.js';
 import type { SignalData } from '../../shared/protocol.js';
@@ -18,7 +16,7 @@ import type { HostError } from '../errors.js';
 import type { KeyframeReason } from '../encoder/keyframes.js';
 import type { DataChannel, DataChannelInit } from '../transport/channel.js';
 
-export const PIPELINE_KINDS = ['encoded', 'wrtc'] as const;
+export const PIPELINE_KINDS = ['encoded'] as const;
 export type PipelineKind = (typeof PIPELINE_KINDS)[number];
 
 export interface PipelineEvents {
@@ -36,7 +34,7 @@ export interface NegotiatedVideo {
   codec: VideoCodec | 'H265';
   /** 4:4:4 chroma (full colour). */
   chroma444: boolean;
-  /** The encoder that runs (libx264, h264_nvenc…; 'libwebrtc' for the wrtc pipeline). */
+  /** The encoder that runs (libx264, h264_nvenc…). */
   encoder: string;
 }
 
@@ -44,7 +42,7 @@ export interface MediaPipeline {
   readonly kind: PipelineKind;
   /** Whether the client may recover a dropped path with an ICE restart on this connection. */
   readonly iceRestart: boolean;
-  /** Whether `requestKeyframe` does anything (wrtc answers only the receiver's PLI). */
+  /** Whether `requestKeyframe` does anything. */
   readonly keyframeOnDemand: boolean;
   /** Starts capture (resolves on the first frame, so a broken capture fails here) and builds the peer. */
   start(capture: CaptureSettings, monitors: readonly Monitor[]): Promise<void>;

@@ -1,10 +1,9 @@
 /**
- * Which pipeline and encoder the agent runs, decided once at start: the
- * encoded pipeline where the av-encoder addon loads and an encoder opens
- * (hardware first, by the probe), else the wrtc pipeline, with the reason
- * logged either way. `--pipeline` and `--encoder` override the choice; a
- * forced choice that cannot run is an error at start, not a silent
- * fallback.
+ * Which encoder the agent runs, decided once at start by the probe
+ * (hardware first), with the reason logged. `--encoder` overrides the
+ * choice. A host where the av-encoder addon does not load, or no encoder
+ * opens, cannot stream: that is an error at start, with the reason, not a
+ * session that fails later.
  */
 import type { Logger } from 'pino';
 import type { SessionPolicy } from '../../shared/policy.js';
@@ -17,27 +16,23 @@ import { H264_CANDIDATES, probeEncoders, type ProbeResult } from '../encoder/pro
 import type { StreamQuality } from '../quality.js';
 import { EncodedPipeline } from './encoded-pipeline.js';
 import type { MediaPipeline, PipelineEvents, PipelineKind } from './pipeline.js';
-import { WrtcPipeline } from './wrtc-pipeline.js';
 
 /** A candidate slower than this per frame (median, at the probe size) is passed over for the next. */
 export const PROBE_BUDGET_MS = 25;
 /** Probe size when the display's monitors cannot be listed. */
 const DEFAULT_PROBE_SIZE = { width: 1920, height: 1080 };
 
-export type PipelineChoice = 'auto' | PipelineKind;
-
 export interface SelectedPipeline {
   kind: PipelineKind;
-  /** Encoders that may be opened, best first (empty for wrtc). */
+  /** Encoders that may be opened, best first. */
   encoders: AvEncoderName[];
   /** One line for the log and the client: why this pipeline and encoder. */
   why: string;
-  probe?: ProbeResult;
-  native?: AvNative;
+  probe: ProbeResult;
+  native: AvNative;
 }
 
 export interface SelectOptions {
-  pipeline: PipelineChoice;
   /** 'auto' or one of AV_ENCODER_NAMES. */
   encoder: string;
   width?: number;
@@ -48,16 +43,17 @@ export interface SelectOptions {
   loadNative?: typeof loadAvNative;
 }
 
-/** Decides the pipeline (and probes the encoders) once; throws ERR_BAD_OPTIONS when a forced choice cannot run. */
+/**
+ * Probes the encoders once; throws ERR_BAD_OPTIONS for an unknown encoder
+ * name and ERR_CODEC_UNAVAILABLE, with the reason, when nothing can encode.
+ */
 export async function selectPipeline(options: SelectOptions): Promise<SelectedPipeline> {
-  if (options.pipeline === 'wrtc') return { kind: 'wrtc', encoders: [], why: 'wrtc pipeline asked for (--pipeline wrtc): libwebrtc encodes VP8/VP9/AV1' };
   if (options.encoder !== 'auto' && !(AV_ENCODER_NAMES as readonly string[]).includes(options.encoder)) {
     throw new HostError('ERR_BAD_OPTIONS', `unknown encoder ${JSON.stringify(options.encoder)}; one of auto, ${AV_ENCODER_NAMES.join(', ')}`);
   }
   const load = (options.loadNative ?? loadAvNative)();
-  const fallback = (why: string): SelectedPipeline => {
-    if (options.pipeline === 'encoded') throw new HostError('ERR_CODEC_UNAVAILABLE', `the encoded pipeline cannot run: ${why}`);
-    return { kind: 'wrtc', encoders: [], why: `wrtc pipeline (VP8 in libwebrtc): ${why}` };
+  const fallback = (why: string): never => {
+    throw new HostError('ERR_CODEC_UNAVAILABLE', `this host cannot encode video: ${why}`);
   };
   if (!load.ok) return fallback(load.reason);
   const native = load.native;
@@ -100,9 +96,6 @@ export function sessionEncoders(selected: SelectedPipeline, policy: SessionPolic
 /** Builds the selected pipeline for one session. */
 export function openPipeline(selected: SelectedPipeline, inputs: PipelineInputs, events: PipelineEvents): MediaPipeline {
   const { capture, policy, iceServers, quality, logger } = inputs;
-  if (selected.kind === 'wrtc' || !selected.native) {
-    return new WrtcPipeline({ ...events, capture, policy, iceServers, maxKbps: quality.maxBitrateKbps, logger });
-  }
   const encoders = sessionEncoders(selected, policy);
   if (encoders.length === 0) throw new HostError('ERR_CODEC_UNAVAILABLE', `the session policy allows only software encoders, and this host has none (${selected.encoders.join(', ')})`);
   if (encoders[0] !== selected.encoders[0]) logger.info({ encoders, probed: selected.encoders }, 'session policy: software encoding only');

@@ -1,8 +1,8 @@
 /**
- * The data channel as the session uses it, whichever WebRTC stack carries
- * it: the shape of the W3C RTCDataChannel, reduced to what input, control
- * and clipboard need. libwebrtc's (wrtc) channels are this already;
- * libdatachannel's are adapted by ndc-channel.ts.
+ * The data channel as the session uses it: the shape of the W3C
+ * RTCDataChannel, reduced to what input, control and clipboard need, so the
+ * session does not depend on the WebRTC stack; libdatachannel's channels are
+ * adapted by ndc-channel.ts.
  */
 
 export interface DataChannel {

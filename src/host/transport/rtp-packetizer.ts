@@ -19,6 +19,9 @@ import { payloads, type PayloadCodec } from './payloaders.js';
 export const ABS_SEND_TIME_URI = 'http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time';
 export const PLAYOUT_DELAY_URI = 'http://www.webrtc.org/experiments/rtp-hdrext/playout-delay';
 
+/** Highest max playout delay the agent accepts; Chromium's low-latency renderer applies up to 500 ms. */
+export const MAX_PLAYOUT_DELAY_MS = 500;
+
 const RTP_HEADER_BYTES = 12;
 /** The one-byte extension profile (RFC 8285 §4.2). */
 const ONE_BYTE_PROFILE = 0xbede;

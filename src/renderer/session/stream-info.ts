@@ -21,6 +21,7 @@ const H264_PROFILES: Record<number, string> = {
 
 const PIPELINES: Record<StreamDescription['pipeline'], string> = {
   encoded: 'encoded (host encoder, libdatachannel)',
+  // Hosts before 0.2.
   wrtc: 'wrtc (libwebrtc encodes)',
 };
 

@@ -20,7 +20,7 @@ export const LOOPBACK = '127.0.0.1';
 
 /** The agent's choice with `--pipeline encoded --encoder libx264` (probed once at this size; a session opens its own). */
 export function selectLibx264(logger: Logger, width = 1280, height = 720): Promise<SelectedPipeline> {
-  return selectPipeline({ pipeline: 'encoded', encoder: 'libx264', width, height, fps: 30, logger });
+  return selectPipeline({ encoder: 'libx264', width, height, fps: 30, logger });
 }
 
 /** HostSession's `openPipeline` as the agent wires it (render-on-arrival playout), bound to loopback. */

@@ -596,7 +596,7 @@ export async function startShapedStream(): Promise<ShapedStream> {
     xvfb = await startXvfb(`${WIDTH}x${HEIGHT}`);
     noise = await startNoise(xvfb.display);
 
-    const selected = await selectPipeline({ pipeline: 'encoded', encoder: 'libx264', width: WIDTH, height: HEIGHT, fps: FPS, logger });
+    const selected = await selectPipeline({ encoder: 'libx264', width: WIDTH, height: HEIGHT, fps: FPS, logger });
     capture = new XcbCapture({ display: xvfb.display, logger });
     const monitors = await capture.monitors();
     const policy = { ...DEFAULT_SESSION_POLICY, maxBitrateKbps: MAX_KBPS };
