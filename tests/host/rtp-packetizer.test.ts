@@ -136,6 +136,17 @@ describe('payloaders', () => {
     expect(annexBNalUnits(new Uint8Array(0))).toEqual([]);
   });
 
+  it('H.264 as x264 writes it: mixed start codes and trailing_zero_8bits dropped, a slice ending in cabac_zero_words kept whole', () => {
+    // Its 4:4:4 IDRs: SPS and PPS behind 00 00 00 01, SEI and one slice per thread behind 00 00 01.
+    // A NAL unit never ends in 0x00 (H.264 7.4.2.10: after cabac_zero_words a final 0x03 is appended),
+    // so zero bytes before a start code are the byte stream's, not the unit's.
+    const slice = Uint8Array.from([...nal(5, 40, 6), 0x80, 0x00, 0x00, 0x03, 0x00, 0x00, 0x03]);
+    const units = [nal(7, 12, 1), nal(8, 4, 2), nal(6, 30, 3), nal(5, 200, 4), slice, nal(5, 60, 5)];
+    const au = Uint8Array.from([0, 0, 0, 1, ...units[0]!, 0, 0, 0, 1, ...units[1]!, 0, 0, 1, ...units[2]!, 0, 0, 1, ...units[3]!, 0, 0, 0, 0, 1, ...slice, 0, 0, 1, ...units[5]!]);
+    expect(annexBNalUnits(au)).toEqual(units);
+    expect(depacketizeH264(payloads('H264', au, 100).map((p) => p.bytes))).toEqual(units);
+  });
+
   it('H.264: an IDR access unit reassembles exactly, parameter sets alone, the slice in FU-A fragments that fit', () => {
     const units = [nal(7, 14, 1), nal(8, 4, 2), nal(5, 5_000, 3), nal(5, MAX, 4), nal(5, MAX + 1, 5)];
     const out = payloads('H264', annexB(units), MAX);
