@@ -49,7 +49,7 @@ describe.skipIf(addonsMissing.length > 0)('encoded pipeline to Chromium', () => 
     running = undefined;
   });
 
-  async function start(policy: SessionPolicy = DEFAULT_SESSION_POLICY, prefer444 = false): Promise<Running> {
+  async function start(policy: SessionPolicy = DEFAULT_SESSION_POLICY, prefer444 = false, playoutDelayMaxMs: number | null = 0): Promise<Running> {
     const selected = await selectPipeline({ encoder: 'libx264', width: 1280, height: 720, fps: 30, logger });
     const capture = new XcbCapture({ display: xvfb.display, logger });
     const monitors = await capture.monitors();
@@ -61,7 +61,7 @@ describe.skipIf(addonsMissing.length > 0)('encoded pipeline to Chromium', () => 
     const answers: string[] = [];
     const pipeline = openPipeline(
       selected,
-      { capture, policy, iceServers: [], quality, playoutDelayMaxMs: 0, bindAddress: '127.0.0.1', logger },
+      { capture, policy, iceServers: [], quality, playoutDelayMaxMs, bindAddress: '127.0.0.1', logger },
       {
         onSignal: (data) => {
           if (data.type === 'answer') answers.push(data.sdp);
@@ -110,6 +110,13 @@ describe.skipIf(addonsMissing.length > 0)('encoded pipeline to Chromium', () => 
     await browser.sendControl('hello from the page');
     expect(await pollUntil('control message', () => browser.controlMessages(), (m) => m.length > 0)).toEqual(['{"type":"pong","id":1,"sentAt":0}']);
     expect(errors).toEqual([]);
+  });
+
+  it('leaves the receiver its adaptive jitter buffer when no playout delay is set (--playout-delay-max adaptive)', async () => {
+    const { browser, answers } = await start(DEFAULT_SESSION_POLICY, false, null);
+    await pollUntil('frames decoded', () => browser.inbound(), (v) => (v?.framesDecoded ?? 0) >= 5);
+    expect(answers[0]).not.toMatch(/playout-delay/);
+    expect(answers[0]).toMatch(/abs-send-time/);
   });
 
   it('answers a keyframe request with an IDR the browser decodes, at most a few per second', async () => {

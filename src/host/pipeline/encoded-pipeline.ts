@@ -33,11 +33,11 @@ export interface EncodedPipelineOptions extends PipelineEvents {
   openEncoder: EncoderFactory;
   /** How the capture's frames were converted from RGB: written into the bitstream. */
   colour: ColourDescription;
-  /** Bitrate before the first REMB, and the ceiling, kbps. */
+  /** Bitrate before the first receiver report, and the ceiling, kbps. */
   startKbps: number;
   maxKbps: number;
   fps: number;
-  playoutDelayMaxMs?: number;
+  playoutDelayMaxMs: number | null;
   bindAddress?: string;
   logger: Logger;
 }
@@ -66,7 +66,7 @@ export class EncodedPipeline implements MediaPipeline {
     this.peer = new DatachannelPeer({
       iceServers: options.iceServers,
       ...(options.bindAddress ? { bindAddress: options.bindAddress } : {}),
-      ...(options.playoutDelayMaxMs === undefined ? {} : { playoutDelayMaxMs: options.playoutDelayMaxMs }),
+      playoutDelayMaxMs: options.playoutDelayMaxMs,
       logger: options.logger,
       chooseVideo: (video) => this.chooseVideo(video),
       onSignal: options.onSignal,

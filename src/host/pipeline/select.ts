@@ -110,7 +110,7 @@ export function openPipeline(selected: SelectedPipeline, inputs: PipelineInputs,
     startKbps: quality.maxBitrateKbps,
     maxKbps: quality.maxBitrateKbps,
     fps: quality.fps,
-    ...(inputs.playoutDelayMaxMs === null ? {} : { playoutDelayMaxMs: inputs.playoutDelayMaxMs }),
+    playoutDelayMaxMs: inputs.playoutDelayMaxMs,
     ...(inputs.bindAddress ? { bindAddress: inputs.bindAddress } : {}),
     logger,
   });

@@ -38,8 +38,8 @@ export interface DatachannelPeerOptions {
   iceServers: readonly IceServer[];
   /** Local address to gather on (tests use 127.0.0.1); all interfaces otherwise. */
   bindAddress?: string;
-  /** Upper bound of the playout delay sent to the receiver, ms (0: render on arrival). */
-  playoutDelayMaxMs?: number;
+  /** Upper bound of the playout delay sent to the receiver, ms (0: render on arrival); null sends none (the receiver's adaptive jitter buffer). */
+  playoutDelayMaxMs: number | null;
   logger: Logger;
   /** Picks the format to send from the offer's video section; undefined refuses the offer. */
   chooseVideo: (video: OfferedVideo) => ChosenFormat | undefined;
@@ -263,7 +263,8 @@ export class DatachannelPeer {
     }
     const cname = `backlot-${this.ssrc.toString(16)}`;
     media.addSSRC(this.ssrc, cname, 'backlot', 'video');
-    const delayExt = video.extensions.find((e) => e.uri === PLAYOUT_DELAY_URI);
+    // No upper bound (null): the extension is not answered, and the receiver keeps its adaptive jitter buffer.
+    const delayExt = this.options.playoutDelayMaxMs === null ? undefined : video.extensions.find((e) => e.uri === PLAYOUT_DELAY_URI);
     if (delayExt) media.parseSdpLine(`a=extmap:${delayExt.id} ${PLAYOUT_DELAY_URI}`);
     const sendTimeExt = video.extensions.find((e) => e.uri === ABS_SEND_TIME_URI);
     if (sendTimeExt) media.parseSdpLine(`a=extmap:${sendTimeExt.id} ${ABS_SEND_TIME_URI}`);
