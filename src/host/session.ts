@@ -18,7 +18,7 @@ import type { Injector } from './input/injector.js';
 import { InputRouter, type InputChannel, type InputStats } from './input/input-router.js';
 import { RegionInjector } from './input/region-injector.js';
 import type { MediaPipeline, PipelineEvents } from './pipeline/pipeline.js';
-import { appliedOf, applyQualityRequest, captureSettingsFor, initialQuality, regionOf, type StreamQuality } from './quality.js';
+import { appliedOf, applyQualityRequest, captureSettingsFor, initialQuality, regionOf, withChroma, type StreamQuality } from './quality.js';
 import type { DataChannel } from './transport/channel.js';
 import { ALL_MONITORS } from './x11/monitors.js';
 
@@ -170,6 +170,12 @@ export class HostSession {
     this.pipeline.signal(data);
     const video = this.pipeline.negotiated();
     if (data.type === 'offer' && this.quality && video && video.codec !== 'H265') this.quality.codec = video.codec;
+    if (data.type === 'offer' && this.quality && video) {
+      // A 4:4:4 connection gets a larger default bitrate (quality.ts, CHROMA444_BITRATE_FACTOR), from its first keyframe.
+      const next = withChroma(this.quality, video.chroma444, this.options.policy);
+      if (next.maxBitrateKbps !== this.quality.maxBitrateKbps) this.pipeline.setMaxBitrate(next.maxBitrateKbps);
+      this.quality = next;
+    }
   }
 
   /** Ends the session and releases input, capture and peer. Idempotent; resolves when all is released. */
