@@ -1,13 +1,13 @@
 /**
- * `npm run bench`: every Backlot benchmark in one run: both host pipelines
- * (encoded and wrtc), every encoder this machine has, Chromium's own screen
+ * `npm run bench`: every Backlot benchmark in one run: the host's encoded
+ * pipeline with every encoder this machine has, Chromium's own screen
  * share and the peers (noVNC over x11vnc, xpra's HTML5 client) measured
  * alongside with the same marker, clock and content. Prints the tables,
  * writes bench/results.json. See BENCHMARKS.md for the methods.
  *
  *   tsx bench/run.ts [--quick] [--only encoders,stream,breakdown,broker,shaped-link]
  *                    [--samples N] [--connections N] [--web-root DIR]
- *                    [--who encoded,wrtc,browser share,noVNC,xpra]
+ *                    [--who encoded,browser share,noVNC,xpra]
  *                    [--no-baseline] [--no-peers] [--no-encoder-rows]
  *                    [--configs 1280x720@30,1920x1080@60] [--out FILE]
  *
@@ -43,7 +43,7 @@ const CONFIGS: StreamConfig[] = [
   { width: 1280, height: 720, fps: 30 },
   { width: 1920, height: 1080, fps: 30 },
   { width: 1920, height: 1080, fps: 60 },
-  { width: 3840, height: 2160, fps: 30, who: ['encoded', 'wrtc'], samples: UHD_SAMPLES },
+  { width: 3840, height: 2160, fps: 30, who: ['encoded'], samples: UHD_SAMPLES },
 ];
 /** Where the per-encoder rows and the "not available here" rows go. */
 const ENCODER_CONFIG = { width: 1920, height: 1080, fps: 30 } as const;
@@ -183,7 +183,6 @@ async function main(): Promise<void> {
     },
     /** Backlot's encoded pipeline with the encoder the probe chose, per configuration: what the goals are judged on. */
     stream: rows.filter(isMain),
-    stream_wrtc: pick('wrtc'),
     /** Every encoded-pipeline row, the extra encoders' included, and the hardware encoders this machine does not have. */
     encoders: {
       addon: encoders?.addon ?? null,

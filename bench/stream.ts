@@ -4,7 +4,6 @@
  * - Backlot's encoded pipeline (our own libavcodec encoder on libdatachannel,
  *   the encoder the agent's probe picks; issue 12), and one row per other
  *   encoder this machine has, at the encoder configuration;
- * - Backlot's wrtc pipeline (libwebrtc's VP8), until it is removed;
  * - Chromium's own screen share of the same display (the baseline);
  * - the peers: noVNC over x11vnc and xpra's HTML5 client (bench/lib/peers.ts).
  * One Xvfb (and one demo stack) per resolution; the host agent restarts per
@@ -28,7 +27,7 @@ import { r1 } from './lib/stats.js';
 import { measureInput, type InputResult } from './input.js';
 
 /** Who a row measures. */
-export const WHO = ['encoded', 'wrtc', 'browser share', 'noVNC', 'xpra'] as const;
+export const WHO = ['encoded', 'browser share', 'noVNC', 'xpra'] as const;
 export type Who = (typeof WHO)[number];
 
 export interface StreamConfig {
@@ -44,7 +43,7 @@ export interface StreamConfig {
 export interface StreamRow {
   who: Who;
   /** Backlot rows: the host agent's pipeline. */
-  pipeline: 'encoded' | 'wrtc' | null;
+  pipeline: 'encoded' | null;
   /** What was asked for ('auto' = the probe chooses) and what ran (libx264, libwebrtc, x11vnc…). */
   encoder_requested: string | null;
   encoder: string | null;
@@ -88,7 +87,7 @@ const WARMUP_MS = 3_000;
 const log = (msg: string) => console.error(`bench: ${msg}`);
 const cfgName = (c: { width: number; height: number; fps: number }) => `${c.width}x${c.height}@${c.fps}`;
 
-function row(who: Who, cfg: StreamConfig, r: GlassResult, hostKeys: string[], extra: { pipeline?: 'encoded' | 'wrtc'; encoderRequested?: string; encoder?: string | null; framesSent: number | null }): StreamRow {
+function row(who: Who, cfg: StreamConfig, r: GlassResult, hostKeys: string[], extra: { pipeline?: 'encoded'; encoderRequested?: string; encoder?: string | null; framesSent: number | null }): StreamRow {
   const cpus = hostKeys.map((k) => r.cpu[k]).filter((v): v is number => typeof v === 'number');
   const host = cpus.length === hostKeys.length ? r1(cpus.reduce((a, b) => a + b, 0)) : null;
   return {
@@ -112,7 +111,7 @@ function row(who: Who, cfg: StreamConfig, r: GlassResult, hostKeys: string[], ex
 }
 
 /** A row that did not run, with why: it failed, or it cannot run on this machine. */
-export function failedRow(who: Who, cfg: { width: number; height: number; fps: number }, err: unknown, extra: { pipeline?: 'encoded' | 'wrtc'; encoderRequested?: string } = {}): StreamRow {
+export function failedRow(who: Who, cfg: { width: number; height: number; fps: number }, err: unknown, extra: { pipeline?: 'encoded'; encoderRequested?: string } = {}): StreamRow {
   const message = err instanceof Error ? err.message.split('\n')[0]! : String(err);
   log(`${who}${extra.pipeline === 'encoded' && extra.encoderRequested !== 'auto' ? ` ${extra.encoderRequested}` : ''} ${cfgName(cfg)}: ${message}`);
   return {
@@ -268,7 +267,7 @@ export async function runStreams(configs: StreamConfig[], opts: StreamOptions): 
       for (const cfg of configs.filter((c) => c.width === width && c.height === height)) {
         const who = new Set(cfg.who ?? WHO);
         const samples = cfg.samples ?? opts.samples;
-        const attempt = async (w: Who, run: () => Promise<StreamRow>, extra: { pipeline?: 'encoded' | 'wrtc'; encoderRequested?: string } = {}) => {
+        const attempt = async (w: Who, run: () => Promise<StreamRow>, extra: { pipeline?: 'encoded'; encoderRequested?: string } = {}) => {
           log(`${w}${extra.pipeline === 'encoded' && extra.encoderRequested !== 'auto' ? ` ${extra.encoderRequested}` : ''} ${cfgName(cfg)}`);
           out.rows.push(await run().catch((err: unknown) => failedRow(w, cfg, err, extra)));
         };
@@ -284,10 +283,6 @@ export async function runStreams(configs: StreamConfig[], opts: StreamOptions): 
               await attempt('encoded', () => backlotRow(scene, cfg, samples, m, null, 0, out), { pipeline: 'encoded', encoderRequested: encoder });
             }
           }
-        }
-        if (who.has('wrtc')) {
-          const media = { pipeline: 'wrtc', encoder: 'libwebrtc' } as const;
-          await attempt('wrtc', () => backlotRow(scene, cfg, samples, media, null, 0, out), { pipeline: 'wrtc', encoderRequested: 'libwebrtc' });
         }
         if (who.has('browser share')) await attempt('browser share', () => baselineRow(scene, cfg, samples, out));
         if (who.has('noVNC')) await attempt('noVNC', () => peerRow(scene, cfg, samples, 'novnc', out));

@@ -18,9 +18,9 @@ export async function startStack(width: number, height: number, webRoot: string)
   return stack;
 }
 
-/** Which media pipeline (and encoder) the agent runs: `--pipeline`, `--encoder` (issue 12). */
+/** Which encoder the agent runs: `--encoder` (issue 12; one pipeline since libwebrtc's was removed). */
 export interface HostPipeline {
-  pipeline: 'encoded' | 'wrtc';
+  pipeline: 'encoded';
   /** For the encoded pipeline: auto (the probe decides) or one encoder name. */
   encoder?: string;
 }
@@ -37,8 +37,7 @@ export async function startHostProcess(stack: DemoStack, fps: number, media: Hos
       '--workstation', DEMO_WORKSTATION.id,
       '--secret', stack.hostSecret,
       '--fps', String(fps),
-      '--pipeline', media.pipeline,
-      ...(media.pipeline === 'encoded' ? ['--encoder', media.encoder ?? 'auto'] : []),
+      '--encoder', media.encoder ?? 'auto',
       // Benchmarks keep their traffic on loopback.
       '--ice-bind-address', '127.0.0.1',
       // info: the session's stats lines (encoder, capture) every 5 s, read by agentStats().
