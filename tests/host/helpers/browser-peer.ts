@@ -10,6 +10,7 @@
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { CHROMIUM, CHROMIUM_FLAGS, LOOPBACK_WEBRTC_FLAGS } from '../../../src/demo/desktop.js';
 import { DATA_CHANNELS } from '../../../src/shared/constants.js';
+import { sampleVideo } from '../../e2e/fixtures.js';
 import type { SignalData } from '../../../src/shared/protocol.js';
 
 export interface InboundVideo {
@@ -231,20 +232,13 @@ export async function openBrowserPeer(onSignal: (data: SignalData) => void, opti
             codec: codecs.get(String(out.codecId)) ?? '',
           };
         }),
-      videoPixels: (points) =>
-        page.evaluate((pts) => {
+      videoPixels: async (points) => {
+        const ready = await page.evaluate(() => {
           const video = document.querySelector('video');
-          if (!video || video.readyState < HTMLMediaElement.HAVE_CURRENT_DATA || video.videoWidth === 0) return undefined;
-          const canvas = document.createElement('canvas');
-          canvas.width = video.videoWidth;
-          canvas.height = video.videoHeight;
-          const ctx = canvas.getContext('2d', { willReadFrequently: true })!;
-          ctx.drawImage(video, 0, 0);
-          return pts.map(({ x, y }) => {
-            const d = ctx.getImageData(x, y, 1, 1).data;
-            return [d[0]!, d[1]!, d[2]!] as [number, number, number];
-          });
-        }, [...points]),
+          return !!video && video.readyState >= HTMLMediaElement.HAVE_CURRENT_DATA && video.videoWidth > 0;
+        });
+        return ready ? sampleVideo(page, [...points]) : undefined;
+      },
       kill: () => {
         if (!server) throw new Error('kill() needs a browser peer opened with { killable: true }');
         server.process().kill('SIGKILL');
