@@ -90,7 +90,7 @@ function row(r: PhaseResult, settle: number | undefined): ShapedPhaseRow {
   };
 }
 
-const WHY = 'REMB is the only estimate: libdatachannel\'s packetizer writes neither abs-send-time nor transport-cc, and NACKed packets are resent on the media SSRC (no RTX), both of which feed Chromium\'s delay-based estimator bad data, so its REMB collapses towards the 300 kbit/s floor or creeps up a few kbit/s a second. Next: a sender-side estimator on transport-wide feedback (needs the transport-wide sequence number extension libdatachannel does not write), or RTX.';
+const WHY = 'The host sets the bitrate from its receiver reports (loss, and queueing from the LSR/DLSR round trip; transport/bitrate.ts); Chromium\'s REMB only cuts when those say congestion: REMB alone fell to ~110 kbit/s on a clean link and did not recover. Glass to glass is not measured on this path (see the module comment).';
 
 export function shapedGoals(phases: ShapedPhaseRow[]): Goal[] {
   const start = phases.find((p) => p.phase === 'capped from the start');

@@ -156,7 +156,8 @@ function mediaLine(line: Json): MediaLine {
       nacked: num(enc.nackedPackets),
       targetKbps: num(bitrate.targetKbps),
       targetReason: str(bitrate.reason),
-      rttMs: num(transport.rttMs),
+      // The media round trip from receiver reports (bitrate.ts); the transport's is SCTP's.
+      rttMs: num(bitrate.rttMs) ?? num(transport.rttMs),
       qualityLimitation: undefined,
     };
   }
