@@ -54,11 +54,11 @@ describe('stream settings', () => {
 
   it('says what "Automatic" bitrate means: the ceiling the workstation applies for this size and rate, not the policy maximum', async () => {
     const before = await session(null);
-    expect(panel(before.actor)).toMatch(/<option value=""[^>]*>Automatic \(by size and frame rate\)<\/option>/);
+    expect(panel(before.actor)).toMatch(/<option value=""[^>]*>Automatic \(set by the workstation\)<\/option>/);
     const { actor, peers } = await session(null);
     peers.last().send({ type: 'peer.control', message: { type: 'hello', monitors: [], applied: { width: 1920, height: 1080, fps: 30, maxBitrateKbps: 3_732 }, stream: ENCODED } });
     await settle();
-    expect(panel(actor)).toMatch(/<option value=""[^>]*>Automatic \(3\.732 Mb\/s at this size and rate\)<\/option>/);
+    expect(panel(actor)).toMatch(/<option value=""[^>]*>Automatic \(3\.732 Mb\/s for this stream\)<\/option>/);
     expect(panel(actor)).not.toContain('up to');
   });
 

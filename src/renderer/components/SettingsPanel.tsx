@@ -106,7 +106,7 @@ export function SettingsPanel({
           onChange={(e) => actor.send({ type: 'quality.set', request: { maxBitrateKbps: e.target.value ? Number(e.target.value) : undefined } })}
         >
           {/* Automatic: the workstation picks a ceiling for the size and frame rate (about 0.06 bits a pixel), under the policy's. */}
-          <option value="">{quality.maxBitrateKbps === undefined && applied?.maxBitrateKbps ? `Automatic (${applied.maxBitrateKbps / 1000} Mb/s at this size and rate)` : 'Automatic (by size and frame rate)'}</option>
+          <option value="">{quality.maxBitrateKbps === undefined && applied?.maxBitrateKbps ? `Automatic (${applied.maxBitrateKbps / 1000} Mb/s for this stream)` : 'Automatic (set by the workstation)'}</option>
           {bitrates.map((b) => (
             <option key={b} value={b}>
               {b / 1000} Mb/s
