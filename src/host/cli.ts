@@ -165,7 +165,7 @@ async function runAgent({ values }: Parsed): Promise<void> {
   if (!logLevel.success) usageError(`--log-level must be one of ${LogLevel.options.join(', ')}`);
   // The secret is never passed to the logger; redaction guards against a future slip.
   const logger = pino({ name: 'backlot-host', level: logLevel.data, redact: ['secret', '*.secret'] });
-  // Hosts before 0.2 could choose libwebrtc's VP8 pipeline; there is one pipeline now, and an old setting is said, not obeyed silently.
+  // Hosts from before issue 12 could choose libwebrtc's VP8 pipeline; there is one pipeline now, and an old setting is said, not obeyed silently.
   for (const [where, value] of [['BACKLOT_PIPELINE', env.BACKLOT_PIPELINE], ['the configuration file\'s "pipeline"', config.pipeline], ['BACKLOT_WEBRTC_FIELD_TRIALS', env.BACKLOT_WEBRTC_FIELD_TRIALS]] as const) {
     if (value !== undefined) logger.warn({ ignored: where, value }, 'ignored: the host has one media pipeline (its own encoder on libdatachannel) since the libwebrtc pipeline was removed');
   }

@@ -34,7 +34,7 @@ export const CaptureKind = z.enum(['auto', 'xcb', 'ffmpeg']);
 export type CaptureKind = z.infer<typeof CaptureKind>;
 
 /**
- * The media pipeline, as configuration files before 0.2 named it (`auto`,
+ * The media pipeline, as configuration files from before issue 12 named it (`auto`,
  * `encoded`, or libwebrtc's `wrtc`). There is one pipeline now: the key is
  * still read so such a file keeps working, and the agent warns it is ignored.
  */

@@ -42,9 +42,9 @@ export type ClientControl = z.infer<typeof ClientControl>;
 
 /** How the host sends the picture: shown in the client's stats, and it decides how the client recovers a dropped path. */
 export const StreamDescription = z.strictObject({
-  /** `encoded`: the host's own encoder on libdatachannel; `wrtc`: libwebrtc encodes (hosts before 0.2, still understood). */
+  /** `encoded`: the host's own encoder on libdatachannel; `wrtc`: libwebrtc encodes (hosts from before issue 12, still understood). */
   pipeline: z.enum(['encoded', 'wrtc']),
-  /** The encoder that runs: libx264, h264_nvenc, h264_vaapi, h264_qsv… (libwebrtc on hosts before 0.2). */
+  /** The encoder that runs: libx264, h264_nvenc, h264_vaapi, h264_qsv… (libwebrtc on hosts from before issue 12). */
   encoder: z.string().max(64),
   codec: z.string().max(16).optional(),
   /** Codecs this host can send in this session (policy and encoders both allow), in the studio's order. */

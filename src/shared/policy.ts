@@ -25,7 +25,7 @@ export const SessionPolicy = z.strictObject({
    * Codecs the session may use, in the studio's order of preference. The
    * default puts H.264 first: the host's own encoder (libx264, NVENC,
    * VA-API, QSV) writes it, and every client decodes it, in hardware on
-   * almost every PC. VP8 and VP9 were sent by hosts before 0.2 (libwebrtc's
+   * almost every PC. VP8 and VP9 were sent by hosts from before issue 12 (libwebrtc's
    * own encoders); AV1 by hosts with an AV1 encoder (SVT-AV1) and a client
    * that decodes it. A codec the host cannot send is passed over.
    */

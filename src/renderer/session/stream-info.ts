@@ -21,7 +21,7 @@ const H264_PROFILES: Record<number, string> = {
 
 const PIPELINES: Record<StreamDescription['pipeline'], string> = {
   encoded: 'encoded (host encoder, libdatachannel)',
-  // Hosts before 0.2.
+  // Hosts from before issue 12.
   wrtc: 'wrtc (libwebrtc encodes)',
 };
 
