@@ -26,7 +26,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { startDemoStack, type DemoStack } from '../../src/demo/stack.js';
 import { TIMEOUTS } from '../../src/renderer/session/policy.js';
-import { addSpinner, ARTIFACTS, signIn, startClientBrowser, startDesktop, startHostProcess, LOOPBACK, SPINNER, WEB_ROOT, waitForFrames } from './fixtures.js';
+import { addSpinner, ARTIFACTS, signInAndConnect, startClientBrowser, startDesktop, startHostProcess, LOOPBACK, SPINNER, WEB_ROOT } from './fixtures.js';
 
 const run = promisify(execFile);
 
@@ -106,12 +106,7 @@ describe.skipIf(!CAN_CUT)('client: the network path drops', () => {
       };
     });
     await page.goto(`${stack.url}/`);
-    await page.getByLabel('Username').waitFor();
-    await signIn(page, stack.username, stack.password);
-    const row = page.locator('[data-workstation="ws-042"]');
-    await expect.poll(() => row.getAttribute('data-status'), { timeout: 30_000 }).toBe('online');
-    await row.getByRole('button', { name: 'Connect' }).click();
-    await waitForFrames(page);
+    await signInAndConnect(page, stack, 30_000);
     await expect.poll(() => page.locator('main.session').getAttribute('data-state'), { timeout: 10_000 }).toBe('streaming');
     // The stats overlay says which pipeline this is (hello.stream): the run is on the host it claims.
     await page.keyboard.press('Control+Alt+Shift+KeyS');

@@ -10,7 +10,7 @@
 import type { Browser, ConsoleMessage, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { startDemoStack, type DemoStack } from '../../src/demo/stack.js';
-import { addSpinner, ARTIFACTS, sampleVideo, signIn, startClientBrowser, startDesktop, startHostProcess, LOOPBACK, SPINNER, WEB_ROOT, waitForFrames } from './fixtures.js';
+import { addSpinner, ARTIFACTS, sampleVideo, signInAndConnect, startClientBrowser, startDesktop, startHostProcess, LOOPBACK, SPINNER, WEB_ROOT } from './fixtures.js';
 
 /** The design bound (LIVENESS in src/renderer/session/policy.ts: 1.25 s without a sign of life, probed every 250 ms)... */
 const STALL_BOUND_MS = 1_500;
@@ -60,12 +60,7 @@ describe('client: picture stalled', () => {
     expect(icon.status()).toBe(200);
     expect(icon.headers()['content-type']).toBe('image/svg+xml');
 
-    await page.getByLabel('Username').waitFor();
-    await signIn(page, stack.username, stack.password);
-    const row = page.locator('[data-workstation="ws-042"]');
-    await expect.poll(() => row.getAttribute('data-status'), { timeout: 20_000 }).toBe('online');
-    await row.getByRole('button', { name: 'Connect' }).click();
-    await waitForFrames(page);
+    await signInAndConnect(page, stack, 20_000);
     await expect.poll(() => page.locator('main.session').getAttribute('data-state')).toBe('streaming');
     // Everything the page loaded so far (documents, scripts, styles, the icon) loaded.
     expect(consoleMessages.filter((m) => /404|Failed to load resource|Content Security Policy/i.test(m))).toEqual([]);

@@ -6,6 +6,7 @@
 import { mkdir, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { expect } from 'vitest';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { CHROMIUM, CHROMIUM_FLAGS, desktopChromiumArgs, desktopHtml, LOOPBACK_WEBRTC_FLAGS } from '../../src/demo/desktop.js';
 import { startDemoStack, type DemoStack } from '../../src/demo/stack.js';
@@ -85,6 +86,20 @@ export async function signIn(page: Page, username: string, password: string): Pr
   await page.getByLabel('Username').fill(username);
   await page.getByLabel('Password').fill(password);
   await page.getByRole('button', { name: 'Sign in' }).click();
+}
+
+/**
+ * On the loaded web client: signs in with the stack's account, waits (up to
+ * `onlineTimeoutMs`) for the demo workstation to be online, connects, and
+ * waits for decoded frames.
+ */
+export async function signInAndConnect(page: Page, stack: DemoStack, onlineTimeoutMs: number): Promise<void> {
+  await page.getByLabel('Username').waitFor();
+  await signIn(page, stack.username, stack.password);
+  const row = page.locator('[data-workstation="ws-042"]');
+  await expect.poll(() => row.getAttribute('data-status'), { timeout: onlineTimeoutMs }).toBe('online');
+  await row.getByRole('button', { name: 'Connect' }).click();
+  await waitForFrames(page);
 }
 
 /** Reads the RGB of video pixels at the given positions (in video pixels), from a frame drawn to a canvas. */

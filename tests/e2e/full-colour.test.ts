@@ -23,7 +23,7 @@ import { writeFile } from 'node:fs/promises';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { startDemoStack, type DemoStack } from '../../src/demo/stack.js';
-import { ARTIFACTS, signIn, startClientBrowser, startDesktop, startHostProcess, WEB_ROOT, waitForFrames } from './fixtures.js';
+import { ARTIFACTS, signInAndConnect, startClientBrowser, startDesktop, startHostProcess, WEB_ROOT, waitForFrames } from './fixtures.js';
 
 const WIDTH = 1280;
 const HEIGHT = 720;
@@ -345,12 +345,7 @@ describe('full colour (4:4:4)', () => {
     await page.goto(`${stack.url}/`);
     await page.evaluate((kbps) => localStorage.setItem('backlot.prefs.v1', JSON.stringify({ quality: { maxBitrateKbps: kbps } })), BITRATE_KBPS);
     await page.reload();
-    await page.getByLabel('Username').waitFor();
-    await signIn(page, stack.username, stack.password);
-    const row = page.locator('[data-workstation="ws-042"]');
-    await expect.poll(() => row.getAttribute('data-status'), { timeout: 30_000 }).toBe('online');
-    await row.getByRole('button', { name: 'Connect' }).click();
-    await waitForFrames(page);
+    await signInAndConnect(page, stack, 30_000);
     results['420'] = await measure('420');
     expect(results['420'].fmtp).toContain('profile-level-id=42e01f');
     expect(results['420'].frame.format).toBe('I420');
